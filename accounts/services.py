@@ -1,0 +1,50 @@
+"""Writes for accounts and API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+
+from .keys import generate_key, hash_key
+from .models import ApiKey, User
+
+# last_used_at is informative: update it at most once a minute per key instead of
+# writing on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "") -> tuple[User, str]:
+    """Creates the user and a first API key; returns (user, plaintext key)."""
+    user = User(username=username, email=email)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    _, key = api_key_create(user=user, name="default")
+    return user, key
+
+
+def api_key_create(*, user: User, name: str = "") -> tuple[ApiKey, str]:
+    """Returns the key row and the plaintext key, which is never stored."""
+    key, prefix = generate_key()
+    api_key = ApiKey.objects.create(
+        user=user, name=name, prefix=prefix, key_hash=hash_key(key)
+    )
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    now = timezone.now()
+    if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now

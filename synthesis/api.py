@@ -1,0 +1,243 @@
+"""The synthesis HTTP API (API.md "Syntheses"): one APIView per operation."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tts_platform.errors import ApiError
+from tts_platform.fields import StrictCharField, StrictIntegerField
+from tts_platform.pagination import PageNumberPagination
+
+from . import selectors, services, storage
+from .http_audio import serve_audio
+from .models import Artifact, SynthesisRequest
+
+MAX_WAIT_SECONDS = 60
+AUDIO_FORMATS = {"wav": "audio/wav"}
+
+
+def audio_url(request: SynthesisRequest) -> str | None:
+    if request.artifact.status != Artifact.Status.SUCCEEDED:
+        return None
+    return f"/api/v1/syntheses/{request.pk}/audio"
+
+
+class SynthesisOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField(source="artifact.status")
+    cache = serializers.CharField()
+    fingerprint = serializers.CharField(source="artifact.fingerprint")
+    text = serializers.CharField()
+    voice = serializers.CharField(source="voice_ref")
+    seed = serializers.IntegerField()
+    sample_rate = serializers.IntegerField()
+    engine = serializers.CharField()
+    model_version = serializers.CharField(source="artifact.model_version")
+    characters = serializers.IntegerField()
+    duration_s = serializers.FloatField(source="artifact.duration_s", allow_null=True)
+    audio_url = serializers.SerializerMethodField()
+    channel = serializers.CharField()
+    latency_ms = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(
+        source="artifact.finished_at", allow_null=True
+    )
+    error = serializers.SerializerMethodField()
+
+    def get_audio_url(self, obj) -> str | None:
+        return audio_url(obj)
+
+    def get_error(self, obj) -> dict | None:
+        artifact = obj.artifact
+        if artifact.status == Artifact.Status.FAILED:
+            return {"code": artifact.error_code, "message": artifact.error_message}
+        if artifact.status == Artifact.Status.BLOCKED:
+            return {
+                "code": "blocked",
+                "message": "This audio was blocked by a moderator.",
+            }
+        return None
+
+
+def synthesis_response(request: SynthesisRequest) -> Response:
+    artifact = request.artifact
+    in_flight = artifact.status in (Artifact.Status.QUEUED, Artifact.Status.RUNNING)
+    code = status.HTTP_202_ACCEPTED if in_flight else status.HTTP_200_OK
+    response = Response(SynthesisOutputSerializer(request).data, status=code)
+    response["X-Cache"] = request.cache.upper()
+    response["X-Fingerprint"] = artifact.fingerprint
+    response["Location"] = f"/api/v1/syntheses/{request.pk}"
+    return response
+
+
+def wait_seconds(request) -> float:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = -1
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise ApiError(
+            "invalid_wait",
+            f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}.",
+            param="wait",
+        )
+    return wait
+
+
+@extend_schema_field(
+    {"type": "integer", "enum": list(settings.TTS_SAMPLE_RATES), "default": 24000}
+)
+class SampleRateField(StrictIntegerField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in settings.TTS_SAMPLE_RATES:
+            raise serializers.ValidationError(
+                f"must be one of {list(settings.TTS_SAMPLE_RATES)}.",
+                code="invalid_sample_rate",
+            )
+        return value
+
+
+class SynthesisInputSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    voice = StrictCharField(required=False, allow_null=True, max_length=100)
+    seed = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**32 - 1,
+        default=settings.TTS_DEFAULT_SEED,
+    )
+    sample_rate = SampleRateField(
+        required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
+    )
+
+
+class SynthesisListCreateApi(APIView):
+    """POST creates a synthesis; GET lists the caller's history."""
+
+    class FilterSerializer(serializers.Serializer):
+        search = serializers.CharField(required=False, default="")
+        status = serializers.ChoiceField(
+            choices=Artifact.Status.choices, required=False, default=""
+        )
+        cache = serializers.ChoiceField(
+            choices=SynthesisRequest.Cache.choices, required=False, default=""
+        )
+        voice = serializers.CharField(required=False, default="")
+
+    @extend_schema(
+        request=SynthesisInputSerializer,
+        responses={200: SynthesisOutputSerializer, 202: SynthesisOutputSerializer},
+        parameters=[OpenApiParameter("wait", float, description="seconds, 0..60")],
+        tags=["syntheses"],
+    )
+    def post(self, request):
+        wait = wait_seconds(request)
+        serializer = SynthesisInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        synthesis = services.synthesis_create(
+            user=request.user,
+            data=services.SynthesisInput(**serializer.validated_data),
+            channel=SynthesisRequest.Channel.API,
+            api_key=getattr(request, "api_key", None),
+        )
+        if wait:
+            services.synthesis_wait(request=synthesis, timeout=wait)
+        return synthesis_response(synthesis)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=SynthesisOutputSerializer(many=True),
+        tags=["syntheses"],
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.synthesis_list(user=request.user, **filters.validated_data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(
+            SynthesisOutputSerializer(page, many=True).data
+        )
+
+
+class SynthesisDetailApi(APIView):
+    @extend_schema(responses=SynthesisOutputSerializer, tags=["syntheses"])
+    def get(self, request, synthesis_id):
+        synthesis = selectors.synthesis_get(
+            user=request.user, synthesis_id=synthesis_id
+        )
+        wait = wait_seconds(request)
+        if wait:
+            services.synthesis_wait(request=synthesis, timeout=wait)
+        return synthesis_response(synthesis)
+
+    @extend_schema(responses={204: None}, tags=["syntheses"])
+    def delete(self, request, synthesis_id):
+        synthesis = selectors.synthesis_get(
+            user=request.user, synthesis_id=synthesis_id
+        )
+        services.synthesis_delete(request=synthesis)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def audio_filename(synthesis: SynthesisRequest, fmt: str) -> str:
+    words = re.findall(r"\w+", synthesis.text)[:6]
+    stem = "-".join(words).lower()[:48] or "speech"
+    return f"{stem}-{str(synthesis.pk)[:8]}.{fmt}"
+
+
+class SynthesisAudioApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(AUDIO_FORMATS))],
+        responses={(200, "audio/wav"): bytes, (206, "audio/wav"): bytes},
+        tags=["syntheses"],
+    )
+    def get(self, request, synthesis_id):
+        synthesis = selectors.synthesis_get(
+            user=request.user, synthesis_id=synthesis_id
+        )
+        fmt = request.query_params.get("format", "wav")
+        if fmt not in AUDIO_FORMATS:
+            raise ApiError(
+                "unsupported_format",
+                f"format must be one of {sorted(AUDIO_FORMATS)}.",
+                param="format",
+            )
+        artifact = synthesis.artifact
+        if artifact.status == Artifact.Status.BLOCKED:
+            raise ApiError("blocked", "This audio was blocked.", status_code=410)
+        if artifact.status != Artifact.Status.SUCCEEDED:
+            raise ApiError(
+                "audio_not_ready",
+                f"The synthesis is {artifact.status}; no audio yet.",
+                status_code=409,
+            )
+        if not storage.exists(artifact.audio_name):
+            raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
+        return serve_audio(
+            request,
+            name=artifact.audio_name,
+            content_type=AUDIO_FORMATS[fmt],
+            etag=f'"{artifact.fingerprint}.{fmt}"',
+            filename=audio_filename(synthesis, fmt),
+            as_attachment=request.query_params.get("download") == "1",
+        )
+
+
+class StatsApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses={200: None}, tags=["operations"])
+    def get(self, request):
+        return Response(selectors.platform_stats())

@@ -1,0 +1,135 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Voice(models.Model):
+    """A user's prompt voice: a canonical reference clip and its exact transcript.
+    Builtin voices belong to engines and are not stored."""
+
+    class Kind(models.TextChoices):
+        PROMPT = "prompt"
+        BUILTIN = "builtin"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voices"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PROMPT)
+    # Stored once per audio_sha256 under a content-addressed name.
+    audio_name = models.CharField(max_length=255)
+    audio_sha256 = models.CharField(max_length=64, db_index=True)
+    prompt_text = models.TextField()
+    duration_s = models.FloatField()
+    sample_rate = models.PositiveIntegerField()
+    consent = models.BooleanField(default=False)
+    # Unlisted voices come from ad-hoc prompt_audio uploads on a synthesis request.
+    listed = models.BooleanField(default=True)
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Artifact(models.Model):
+    """One row per fingerprint: the unit of engine work and of stored audio. The UNIQUE
+    fingerprint is what guarantees one engine run per distinct input."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        BLOCKED = "blocked"
+        # The audio was removed (no history refers to it, or the file was lost); an
+        # identical request produces it again.
+        PURGED = "purged"
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    engine = models.CharField(max_length=32)
+    model_version = models.CharField(max_length=64)
+    # The canonical fingerprint inputs: provenance, and what the worker synthesizes.
+    inputs = models.JSONField()
+    audio_name = models.CharField(max_length=255, blank=True)
+    sample_rate = models.PositiveIntegerField()
+    duration_s = models.FloatField(null=True, blank=True)
+    bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    engine_seconds = models.FloatField(null=True, blank=True)
+    # Number of engine runs started; also the fencing token of the current run.
+    attempts = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    hit_count = models.PositiveIntegerField(default=0)
+    last_hit_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint[:12]} ({self.status})"
+
+    @property
+    def text(self) -> str:
+        return self.inputs.get("text", "")
+
+
+class SynthesisRequest(models.Model):
+    """One row per request, hits included: the history."""
+
+    class Cache(models.TextChoices):
+        HIT = "hit"
+        MISS = "miss"
+        COALESCED = "coalesced"
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal"
+        API = "api"
+        OPENAI = "openai"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="syntheses"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    artifact = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, related_name="requests"
+    )
+    text = models.TextField()
+    characters = models.PositiveIntegerField()
+    # "<engine>:<name>" for builtin voices, the voice's UUID for prompt voices; kept
+    # when the voice itself is deleted.
+    voice_ref = models.CharField(max_length=100)
+    voice = models.ForeignKey(
+        Voice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seed = models.PositiveBigIntegerField()
+    sample_rate = models.PositiveIntegerField()
+    engine = models.CharField(max_length=32)
+    cache = models.CharField(max_length=10, choices=Cache.choices)
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, default=Channel.API
+    )
+    # Time to the first answer (not to audio for misses).
+    latency_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.cache})"

@@ -1,0 +1,397 @@
+"""The only writers of syntheses and artifacts.
+
+Request path (DESIGN.md "The request path"): fingerprint -> Redis pointer -> Postgres
+artifact -> INSERT ... ON CONFLICT DO NOTHING. The one request whose insert wins
+enqueues the engine run; everyone else is a hit or joins the run in flight."""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tts_platform.errors import ApiError
+
+from . import audio, cache, storage
+from . import fingerprint as fp
+from .engines import Engine, EngineError, get_engine
+from .models import Artifact, SynthesisRequest
+from .voices import ResolvedVoice, engine_voice_input, voice_resolve
+
+logger = logging.getLogger(__name__)
+
+Status = Artifact.Status
+Outcome = SynthesisRequest.Cache
+TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.BLOCKED, Status.PURGED}
+
+
+@dataclass(frozen=True)
+class SynthesisInput:
+    text: str
+    voice: str | None = None
+    seed: int = settings.TTS_DEFAULT_SEED
+    sample_rate: int = settings.TTS_DEFAULT_SAMPLE_RATE
+
+
+def active_engine() -> Engine:
+    return get_engine(settings.TTS_ENGINE)
+
+
+def text_validate(text: str) -> str:
+    """Returns the normalized text or raises a 400."""
+    text = fp.normalize_text(text)
+    if not text:
+        raise ApiError("text_empty", "text must not be empty.", param="text")
+    if len(text) > settings.TTS_MAX_TEXT_CHARS:
+        raise ApiError(
+            "text_too_long",
+            f"text has {len(text)} characters; the limit is "
+            f"{settings.TTS_MAX_TEXT_CHARS}.",
+            param="text",
+        )
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        raise ApiError(
+            "text_not_speakable",
+            "text contains nothing that can be spoken.",
+            param="text",
+        )
+    return text
+
+
+# --- Request path -----------------------------------------------------------------------
+
+
+def synthesis_create(
+    *,
+    user,
+    data: SynthesisInput,
+    channel: str = SynthesisRequest.Channel.API,
+    api_key=None,
+    voice: ResolvedVoice | None = None,
+) -> SynthesisRequest:
+    """Records one request and answers it from the cache, from a run in flight, or by
+    enqueueing exactly one engine run. Never runs an engine itself."""
+    started = time.perf_counter()
+    engine = active_engine()
+    text = text_validate(data.text)
+    if data.sample_rate not in settings.TTS_SAMPLE_RATES:
+        raise ApiError(
+            "invalid_sample_rate",
+            f"sample_rate must be one of {list(settings.TTS_SAMPLE_RATES)}.",
+            param="sample_rate",
+        )
+    voice = voice or voice_resolve(user=user, engine=engine, voice_id=data.voice)
+    inputs = fp.canonical_inputs(
+        engine=engine.name,
+        model=engine.identity(),
+        text=text,
+        voice=voice.fingerprint_part,
+        seed=data.seed,
+        sample_rate=data.sample_rate,
+        params=engine.params(),
+    )
+    fingerprint = fp.fingerprint_of(inputs)
+    record = {
+        "user": user,
+        "api_key": api_key,
+        "text": text,
+        "characters": len(text),
+        "voice_ref": voice.ref,
+        "voice": voice.voice,
+        "seed": data.seed,
+        "sample_rate": data.sample_rate,
+        "engine": engine.name,
+        "channel": channel,
+    }
+
+    request = _answer_from_pointer(fingerprint, record, started)
+    if request is not None:
+        return request
+
+    with transaction.atomic():
+        artifact, outcome = _artifact_get_or_claim(fingerprint, inputs, engine)
+        request = SynthesisRequest.objects.create(
+            artifact=artifact, cache=outcome, latency_ms=_ms_since(started), **record
+        )
+        if outcome == Outcome.MISS:
+            artifact_id, queue = artifact.pk, engine.queue
+            transaction.on_commit(lambda: _enqueue(artifact_id, queue))
+    if outcome == Outcome.HIT and artifact.status == Status.SUCCEEDED:
+        cache.pointer_set(artifact)  # re-warm after a Redis miss
+    return request
+
+
+def _answer_from_pointer(fingerprint: str, record: dict, started: float):
+    pointer = cache.pointer_get(fingerprint)
+    if pointer is None:
+        return None
+    if storage.exists(pointer.audio_name):
+        with transaction.atomic():
+            # Counting the hit also proves the pointer is current: the artifact still
+            # exists, has this fingerprint and was not purged or blocked since.
+            counted = _count_hit(
+                Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
+            )
+            if counted:
+                return SynthesisRequest.objects.create(
+                    artifact_id=pointer.artifact_id,
+                    cache=Outcome.HIT,
+                    latency_ms=_ms_since(started),
+                    **record,
+                )
+    # A stale pointer (file gone, artifact gone or changed): drop it, ask Postgres.
+    cache.pointer_delete(fingerprint)
+    return None
+
+
+def _count_hit(queryset) -> int:
+    return queryset.filter(status=Status.SUCCEEDED).update(
+        hit_count=F("hit_count") + 1, last_hit_at=timezone.now()
+    )
+
+
+def _artifact_get_or_claim(
+    fingerprint: str, inputs: dict, engine: Engine
+) -> tuple[Artifact, str]:
+    """Within the caller's transaction: (artifact, cache outcome)."""
+    inserted = _artifact_insert(fingerprint, inputs, engine)
+    if inserted is not None:
+        return inserted, Outcome.MISS
+    # The insert lost: the row exists and, under READ COMMITTED, is visible now that
+    # the winning transaction has committed.
+    artifact = Artifact.objects.get(fingerprint=fingerprint)
+    if artifact.status == Status.SUCCEEDED:
+        if storage.exists(artifact.audio_name):
+            _count_hit(Artifact.objects.filter(pk=artifact.pk))
+            return artifact, Outcome.HIT
+        logger.warning(
+            "audio of artifact %s is missing; producing it again", artifact.pk
+        )
+        return _artifact_requeue(artifact, from_statuses=[Status.SUCCEEDED])
+    if artifact.status in (Status.FAILED, Status.PURGED):
+        return _artifact_requeue(artifact, from_statuses=[Status.FAILED, Status.PURGED])
+    if artifact.status == Status.BLOCKED:
+        return artifact, Outcome.HIT  # the tombstone answers; nothing is synthesized
+    return artifact, Outcome.COALESCED
+
+
+def _artifact_requeue(artifact: Artifact, *, from_statuses) -> tuple[Artifact, str]:
+    """Conditional reset to queued: of concurrent requests, exactly one wins the UPDATE
+    and enqueues; the others join its run."""
+    won = Artifact.objects.filter(pk=artifact.pk, status__in=from_statuses).update(
+        status=Status.QUEUED,
+        audio_name="",
+        error_code="",
+        error_message="",
+        started_at=None,
+        finished_at=None,
+    )
+    artifact.refresh_from_db()
+    return artifact, (Outcome.MISS if won else Outcome.COALESCED)
+
+
+def _artifact_insert(fingerprint: str, inputs: dict, engine: Engine) -> Artifact | None:
+    """INSERT ... ON CONFLICT (fingerprint) DO NOTHING RETURNING id: the new artifact,
+    or None when the fingerprint exists (or a concurrent insert of it committed)."""
+    artifact = Artifact(
+        fingerprint=fingerprint,
+        status=Status.QUEUED,
+        engine=engine.name,
+        model_version=inputs["model"],
+        inputs=inputs,
+        sample_rate=inputs["sample_rate"],
+        created_at=timezone.now(),
+    )
+    fields = [f for f in Artifact._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [
+        f.get_db_prep_save(getattr(artifact, f.attname), connection) for f in fields
+    ]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Artifact._meta.db_table)} "
+        f"({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({connection.ops.quote_name('fingerprint')}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    artifact.pk = row[0]
+    return artifact
+
+
+def _enqueue(artifact_id: int, queue: str) -> None:
+    from .tasks import artifact_synthesize_task
+
+    artifact_synthesize_task.apply_async(args=[artifact_id], queue=queue)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def synthesis_wait(*, request: SynthesisRequest, timeout: float) -> SynthesisRequest:
+    """Blocks until the request's artifact is finished or `timeout` seconds passed."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    artifact = request.artifact
+    while artifact.status not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.25)
+        artifact.refresh_from_db()
+    return request
+
+
+@transaction.atomic
+def synthesis_delete(*, request: SynthesisRequest) -> None:
+    """Removes a history row; the audio goes once no history row refers to it."""
+    artifact = Artifact.objects.select_for_update().get(pk=request.artifact_id)
+    request.delete()
+    if artifact.requests.exists() or artifact.status == Status.BLOCKED:
+        return
+    if artifact.status in (Status.QUEUED, Status.RUNNING):
+        return  # the run in flight finishes; its audio is kept for later repeats
+    name = artifact.audio_name
+    Artifact.objects.filter(pk=artifact.pk).update(status=Status.PURGED, audio_name="")
+    fingerprint = artifact.fingerprint
+
+    def purge() -> None:
+        cache.pointer_delete(fingerprint)
+        storage.delete(name)
+
+    transaction.on_commit(purge)
+
+
+# --- Worker side ------------------------------------------------------------------------
+
+
+class TransientFailure(Exception):
+    """The run failed in a way worth retrying; the artifact is queued again."""
+
+
+def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> None:
+    """Runs the engine for one artifact, at most once per claim.
+
+    Idempotent: the conditional UPDATE queued -> running lets exactly one delivery of
+    the task proceed; a redelivered or duplicate task finds nothing to claim and stops.
+    `attempts` fences the final write, so a run that lost its claim cannot overwrite a
+    newer one."""
+    artifact = _artifact_claim(artifact_id)
+    if artifact is None:
+        return
+    attempt = artifact.attempts
+    started = time.perf_counter()
+    try:
+        result = _render(artifact)
+    except EngineError as error:
+        if error.permanent or final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS:
+            _artifact_fail(artifact, attempt, "engine_error", str(error))
+            return
+        _artifact_release(artifact, attempt, str(error))
+        raise TransientFailure(str(error)) from error
+    except audio.AudioRejected as error:
+        _artifact_fail(artifact, attempt, error.code, str(error))
+        return
+    engine_seconds = time.perf_counter() - started
+    data, duration = result
+    name = storage.artifact_audio_name(artifact.fingerprint)
+    storage.write_atomic(name, data)
+    now = timezone.now()
+    with transaction.atomic():
+        done = Artifact.objects.filter(
+            pk=artifact.pk, status=Status.RUNNING, attempts=attempt
+        ).update(
+            status=Status.SUCCEEDED,
+            audio_name=name,
+            duration_s=duration,
+            bytes=len(data),
+            engine_seconds=engine_seconds,
+            finished_at=now,
+            error_code="",
+            error_message="",
+        )
+        if done:
+            artifact.refresh_from_db()
+            transaction.on_commit(lambda: cache.pointer_set(artifact))
+
+
+def _artifact_claim(artifact_id: int) -> Artifact | None:
+    now = timezone.now()
+    claimed = Artifact.objects.filter(pk=artifact_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now
+    )
+    if not claimed:
+        return None
+    return Artifact.objects.get(pk=artifact_id)
+
+
+def _render(artifact: Artifact) -> tuple[bytes, float]:
+    """Engine run plus the checks and encoding of the master WAV."""
+    inputs = artifact.inputs
+    engine = get_engine(artifact.engine)
+    if engine.identity() != artifact.model_version:
+        raise EngineError(
+            "this worker's engine build differs from the one the request was "
+            "fingerprinted for",
+            permanent=True,
+        )
+    result = engine.synthesize(
+        text=inputs["text"],
+        voice=engine_voice_input(inputs["voice"]),
+        seed=inputs["seed"],
+    )
+    samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
+    audio.check_output(samples, artifact.sample_rate, characters=len(inputs["text"]))
+    return audio.encode_wav(samples, artifact.sample_rate), len(
+        samples
+    ) / artifact.sample_rate
+
+
+def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
+    Artifact.objects.filter(
+        pk=artifact.pk, status=Status.RUNNING, attempts=attempt
+    ).update(
+        status=Status.FAILED,
+        error_code=code,
+        error_message=message[:2000],
+        finished_at=timezone.now(),
+    )
+
+
+def _artifact_release(artifact: Artifact, attempt: int, message: str) -> None:
+    Artifact.objects.filter(
+        pk=artifact.pk, status=Status.RUNNING, attempts=attempt
+    ).update(status=Status.QUEUED, error_message=message[:2000])
+
+
+def artifact_sweep(*, now=None) -> dict[str, int]:
+    """Recovers work a lost worker or broker left behind: runs stuck past the hard time
+    limit are queued again (or failed after TTS_MAX_ATTEMPTS); artifacts queued for
+    longer than that are enqueued again (the claim makes a duplicate message harmless)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.TTS_TASK_TIME_LIMIT + 30)
+    stuck = Artifact.objects.filter(status=Status.RUNNING, started_at__lt=stale)
+    failed = stuck.filter(attempts__gte=settings.TTS_MAX_ATTEMPTS).update(
+        status=Status.FAILED,
+        error_code="timed_out",
+        error_message="The engine run did not finish in time.",
+        finished_at=now,
+    )
+    requeued = stuck.update(status=Status.QUEUED, started_at=None)
+    waiting = list(
+        Artifact.objects.filter(status=Status.QUEUED, created_at__lt=stale).values_list(
+            "pk", "engine"
+        )
+    )
+    for artifact_id, engine_name in waiting:
+        _enqueue(artifact_id, get_engine(engine_name).queue)
+    return {"failed": failed, "requeued": requeued, "reenqueued": len(waiting)}

@@ -1,0 +1,133 @@
+"""Shared fixtures. Tests talk to the real PostgreSQL, Redis and a real Celery worker
+(started once per session as a subprocess against the test database)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _empty_results_cache():
+    """Every test starts with an empty hot index (pointers of earlier tests would name
+    artifacts that no longer exist)."""
+    from django_redis import get_redis_connection
+
+    get_redis_connection("results").flushdb()
+
+
+@pytest.fixture
+def results_redis():
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("results")
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker process (prefork, 2 children) consuming every queue, on the test
+    database and the test broker."""
+    from tts_platform.celery import app
+
+    env = {**os.environ, "DATABASE_URL": _database_url(), "CONN_MAX_AGE": "0"}
+    log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
+    node = f"test-{os.getpid()}@localhost"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tts_platform",
+            "worker",
+            "-Q",
+            "cpu,gpu,default",
+            "-c",
+            "2",
+            "-l",
+            "info",
+            "-n",
+            node,
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited; see var/test-worker.log")
+        if app.control.ping(destination=[node], timeout=0.5):
+            break
+    else:
+        process.kill()
+        raise RuntimeError("the Celery worker did not start in 60 s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="alice", password="pw-alice-1"
+    )
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="pw-bob-1")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="mod", password="pw-mod-1", is_staff=True
+    )
+
+
+def client_for(user) -> APIClient:
+    from accounts.services import api_key_create
+
+    _, key = api_key_create(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.api_key = key
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def other_api(other_user) -> APIClient:
+    return client_for(other_user)
+
+
+@pytest.fixture
+def staff_api(staff_user) -> APIClient:
+    return client_for(staff_user)

@@ -1,0 +1,18 @@
+"""Test defaults: the real PostgreSQL and Redis on 127.0.0.1 and the fast espeak engine.
+Any of them can be overridden from the environment (e.g. to run two suites at once)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tts_platform")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
+os.environ.setdefault("TTS_ENGINE", "espeak")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="tts-test-media-"))
+os.environ.setdefault("RATELIMIT_ENABLE", "false")
+os.environ.setdefault(
+    "PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher"
+)
+
+from .settings import *  # noqa: E402,F403
