@@ -36,6 +36,9 @@ class RegisterApi(APIView):
     authentication_classes = []
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "RegisterInput"
+
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128, trim_whitespace=False)
         email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -73,6 +76,9 @@ class TokenCreateApi(APIView):
     authentication_classes = []
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TokenCreateInput"
+
         username = StrictCharField()
         password = StrictCharField(trim_whitespace=False)
         name = StrictCharField(required=False, allow_blank=True, max_length=100)

@@ -1,0 +1,203 @@
+"""What happens when Redis forgets, files vanish, workers die or deliver twice."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from synthesis import cache, services, storage
+from synthesis import fingerprint as fp
+from synthesis.engines import get_engine
+from synthesis.models import Artifact
+from synthesis.tasks import artifact_synthesize_task
+from tests.helpers import audio_bytes, synthesize
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("celery_worker"),
+]
+
+
+def test_a_flushed_cache_still_hits_from_postgres_and_rewarms(api, results_redis):
+    first = synthesize(api, text="Remember me.").json()
+    key = f"tts:v1:{first['fingerprint']}"
+    assert results_redis.exists(key)
+
+    results_redis.flushdb()
+    second = synthesize(api, text="Remember me.")
+    assert second["X-Cache"] == "HIT"
+    assert results_redis.exists(key)  # re-warmed
+    assert Artifact.objects.get().attempts == 1
+    assert audio_bytes(api, second.json()) == audio_bytes(api, first)
+
+
+def test_a_pointer_to_a_deleted_file_produces_the_audio_again_once(api):
+    first = synthesize(api, text="My file will vanish.").json()
+    artifact = Artifact.objects.get()
+    original = storage.open_file(artifact.audio_name).read()
+    storage.delete(artifact.audio_name)
+
+    again = synthesize(api, text="My file will vanish.")
+    assert again.status_code == 200
+    assert again["X-Cache"] == "MISS"
+    assert again.json()["status"] == "succeeded"
+    third = synthesize(api, text="My file will vanish.")
+    assert third["X-Cache"] == "HIT"
+    artifact.refresh_from_db()
+    assert artifact.attempts == 2
+    # Deterministic engine: the replacement is the same audio, and old links work.
+    assert audio_bytes(api, first) == original
+
+
+def test_a_pointer_naming_an_unknown_artifact_is_ignored(api):
+    engine = get_engine("espeak")
+    inputs = fp.canonical_inputs(
+        engine="espeak",
+        model=engine.identity(),
+        text="Stale pointer.",
+        voice=fp.builtin_voice("en-us"),
+        seed=42,
+        sample_rate=24000,
+    )
+    ghost = Artifact(
+        pk=987654,
+        fingerprint=fp.fingerprint_of(inputs),
+        audio_name="audio/xx/ghost.wav",
+        engine="espeak",
+        model_version=engine.identity(),
+        duration_s=1.0,
+        finished_at=timezone.now(),
+    )
+    storage.write_atomic(ghost.audio_name, b"RIFF")
+    cache.pointer_set(ghost)
+
+    response = synthesize(api, text="Stale pointer.")
+    assert response.status_code == 200
+    assert response["X-Cache"] == "MISS"
+    assert Artifact.objects.get().pk != ghost.pk
+
+
+def test_without_redis_requests_are_answered_from_postgres(api, settings):
+    synthesize(api, text="Redis goes away.")
+    settings.CACHES = {
+        **settings.CACHES,
+        "results": {
+            **settings.CACHES["results"],
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+        },
+    }
+    repeat = synthesize(api, text="Redis goes away.")
+    assert repeat.status_code == 200
+    assert repeat["X-Cache"] == "HIT"
+    fresh = synthesize(api, text="Redis is still away.")
+    assert fresh.status_code == 200
+    assert fresh["X-Cache"] == "MISS"
+    assert fresh.json()["status"] == "succeeded"
+
+
+def test_a_redelivered_task_does_not_run_the_engine_twice(api):
+    synthesize(api, text="Delivered twice.")
+    artifact = Artifact.objects.get()
+    assert artifact.attempts == 1
+    # The same message again, as a broker redelivery would hand it over.
+    services.artifact_synthesize(artifact_id=artifact.pk)
+    artifact_synthesize_task.apply(args=[artifact.pk])
+    artifact.refresh_from_db()
+    assert artifact.attempts == 1
+    assert artifact.status == Artifact.Status.SUCCEEDED
+
+
+def test_a_duplicate_delivery_during_a_run_does_nothing(api):
+    response = api.post("/api/v1/syntheses", {"text": "Running now."}, format="json")
+    artifact = Artifact.objects.get(fingerprint=response["X-Fingerprint"])
+    services.synthesis_wait(request=_request(response), timeout=30)
+    # Pretend another worker holds the run: a second delivery must not claim it.
+    Artifact.objects.filter(pk=artifact.pk).update(status=Artifact.Status.RUNNING)
+    services.artifact_synthesize(artifact_id=artifact.pk)
+    artifact.refresh_from_db()
+    assert artifact.status == Artifact.Status.RUNNING
+    assert artifact.attempts == 1
+
+
+def test_the_sweeper_recovers_a_run_whose_worker_died(api, settings):
+    response = synthesize(api, text="The worker died.")
+    artifact = Artifact.objects.get(fingerprint=response["X-Fingerprint"])
+    long_ago = timezone.now() - timezone.timedelta(
+        seconds=settings.TTS_TASK_TIME_LIMIT * 2
+    )
+    Artifact.objects.filter(pk=artifact.pk).update(
+        status=Artifact.Status.RUNNING, started_at=long_ago, created_at=long_ago
+    )
+    result = services.artifact_sweep()
+    assert result["requeued"] == 1
+    assert result["reenqueued"] == 1
+    services.synthesis_wait(request=_request(response), timeout=30)
+    artifact.refresh_from_db()
+    assert artifact.status == Artifact.Status.SUCCEEDED
+    assert artifact.attempts == 2
+
+
+def test_the_sweeper_fails_a_run_that_keeps_dying(api, settings):
+    response = synthesize(api, text="Poison.")
+    long_ago = timezone.now() - timezone.timedelta(
+        seconds=settings.TTS_TASK_TIME_LIMIT * 2
+    )
+    Artifact.objects.filter(fingerprint=response["X-Fingerprint"]).update(
+        status=Artifact.Status.RUNNING,
+        started_at=long_ago,
+        attempts=settings.TTS_MAX_ATTEMPTS,
+    )
+    assert services.artifact_sweep()["failed"] == 1
+    artifact = Artifact.objects.get()
+    assert artifact.status == Artifact.Status.FAILED
+    assert artifact.error_code == "timed_out"
+
+
+def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
+    engine = get_engine("espeak")
+    inputs = fp.canonical_inputs(
+        engine="espeak",
+        model=engine.identity(),
+        text="Unknown voice.",
+        voice=fp.builtin_voice("klingon"),
+        seed=42,
+        sample_rate=24000,
+    )
+    with transaction.atomic():
+        artifact, outcome = services._artifact_get_or_claim(
+            fp.fingerprint_of(inputs), inputs, engine
+        )
+    assert outcome == "miss"
+    services.artifact_synthesize(artifact_id=artifact.pk)
+    artifact.refresh_from_db()
+    assert artifact.status == Artifact.Status.FAILED
+    assert artifact.error_code == "engine_error"
+    assert "klingon" in artifact.error_message
+    assert not cache.pointer_get(artifact.fingerprint)
+
+    with transaction.atomic():
+        retried, outcome = services._artifact_get_or_claim(
+            artifact.fingerprint, inputs, engine
+        )
+    assert outcome == "miss"
+    assert retried.status == Artifact.Status.QUEUED
+
+
+def test_a_worker_with_another_engine_build_refuses_the_work(api):
+    response = api.post("/api/v1/syntheses", {"text": "Other build."}, format="json")
+    services.synthesis_wait(request=_request(response), timeout=30)
+    artifact = Artifact.objects.get()
+    Artifact.objects.filter(pk=artifact.pk).update(
+        status=Artifact.Status.QUEUED, model_version="0" * 64
+    )
+    services.artifact_synthesize(artifact_id=artifact.pk)
+    artifact.refresh_from_db()
+    assert artifact.status == Artifact.Status.FAILED
+    assert "differs" in artifact.error_message
+
+
+def _request(response):
+    from synthesis.models import SynthesisRequest
+
+    return SynthesisRequest.objects.select_related("artifact").get(
+        pk=response.json()["id"]
+    )
