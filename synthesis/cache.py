@@ -1,14 +1,24 @@
 """The hot index: fingerprint -> artifact pointer in Redis (alias "results").
 
 The only module that talks to that cache. Postgres is the source of truth; a pointer
-only makes a repeat fast, so every failure here reads as a miss."""
+only makes a repeat fast, so every failure here reads as a miss. After a failure Redis
+is left alone for a few seconds, so an outage costs one time-out, not one per request."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# Seconds to skip Redis after it failed.
+BACKOFF_SECONDS = 5.0
+_down_until = 0.0
 
 KEY_VERSION = "v1"
 
@@ -36,8 +46,20 @@ def _cache():
     return caches["results"]
 
 
+def _guarded(operation, *args, default=None):
+    global _down_until
+    if time.monotonic() < _down_until:
+        return default
+    try:
+        return operation(*args)
+    except (RedisError, OSError) as error:
+        _down_until = time.monotonic() + BACKOFF_SECONDS
+        logger.warning("result cache unavailable, using the database: %s", error)
+        return default
+
+
 def pointer_get(fingerprint: str) -> Pointer | None:
-    value = _cache().get(pointer_key(fingerprint))
+    value = _guarded(_cache().get, pointer_key(fingerprint))
     if not isinstance(value, dict):
         return None
     try:
@@ -55,13 +77,16 @@ def pointer_set(artifact) -> None:
         duration_s=artifact.duration_s or 0.0,
         finished_at=artifact.finished_at.isoformat() if artifact.finished_at else "",
     )
-    _cache().set(
-        pointer_key(artifact.fingerprint), asdict(pointer), settings.TTS_CACHE_TTL
+    _guarded(
+        _cache().set,
+        pointer_key(artifact.fingerprint),
+        asdict(pointer),
+        settings.TTS_CACHE_TTL,
     )
 
 
 def pointer_delete(fingerprint: str) -> None:
-    _cache().delete(pointer_key(fingerprint))
+    _guarded(_cache().delete, pointer_key(fingerprint))
 
 
 def ping() -> bool:

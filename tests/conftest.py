@@ -22,6 +22,9 @@ def _empty_results_cache():
     artifacts that no longer exist)."""
     from django_redis import get_redis_connection
 
+    from synthesis import cache
+
+    cache._down_until = 0.0
     get_redis_connection("results").flushdb()
 
 

@@ -92,15 +92,14 @@ CACHES = {
         "KEY_PREFIX": "tts-default",
         "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1},
     },
-    # The hot index fingerprint -> artifact pointer (synthesis/cache.py is its only user).
-    # A Redis failure reads as a miss: Postgres answers instead.
+    # The hot index fingerprint -> artifact pointer (synthesis/cache.py is its only user,
+    # and turns a Redis failure into a miss: Postgres answers instead).
     "results": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_FUNCTION": "synthesis.cache.raw_key",
         "OPTIONS": {
             "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
-            "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": 0.5,
             "SOCKET_TIMEOUT": 0.5,
         },

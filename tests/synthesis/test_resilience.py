@@ -201,3 +201,27 @@ def _request(response):
     return SynthesisRequest.objects.select_related("artifact").get(
         pk=response.json()["id"]
     )
+
+
+def test_after_a_redis_failure_the_cache_is_skipped_for_a_while(
+    settings, results_redis
+):
+    from synthesis import cache as result_cache
+
+    real = settings.CACHES["results"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "results": {**real, "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    assert result_cache.pointer_get("a" * 64) is None
+    assert result_cache._down_until > 0
+
+    settings.CACHES = {**settings.CACHES, "results": real}
+    results_redis.set(
+        "tts:v1:" + "a" * 64,
+        '{"artifact_id": 1, "audio_name": "x", "engine": "espeak", '
+        '"model_version": "m", "duration_s": 1.0, "finished_at": ""}',
+    )
+    assert result_cache.pointer_get("a" * 64) is None  # not asked while backing off
+    result_cache._down_until = 0.0
+    assert result_cache.pointer_get("a" * 64).artifact_id == 1
