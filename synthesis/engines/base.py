@@ -100,6 +100,9 @@ class Engine:
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
+    def warm_up(self) -> None:
+        """Loads models ahead of the first request (called once per worker process)."""
+
     def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
         """Speak `text`; returns audio at the engine's native rate (the caller resamples)."""
         raise NotImplementedError

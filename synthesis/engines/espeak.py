@@ -154,6 +154,10 @@ class EspeakEngine(Engine):
     default_voice = "en-us"
     distributions = ("espeakng-loader",)
 
+    def warm_up(self) -> None:
+        with _lock:
+            _get_library()
+
     def voices(self) -> list[BuiltinVoice]:
         return list(_VOICES)
 

@@ -261,6 +261,9 @@ class KokoroEngine(Engine):
         "cn2an",
     )
 
+    def warm_up(self) -> None:
+        _get_model()
+
     def voices(self) -> list[BuiltinVoice]:
         return list(_VOICES)
 
