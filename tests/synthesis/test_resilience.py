@@ -50,14 +50,7 @@ def test_a_pointer_to_a_deleted_file_produces_the_audio_again_once(api):
 
 def test_a_pointer_naming_an_unknown_artifact_is_ignored(api):
     engine = get_engine("espeak")
-    inputs = fp.canonical_inputs(
-        engine="espeak",
-        model=engine.identity(),
-        text="Stale pointer.",
-        voice=fp.builtin_voice("en-us"),
-        seed=42,
-        sample_rate=24000,
-    )
+    inputs = _espeak_inputs("Stale pointer.", "en-us")
     ghost = Artifact(
         pk=987654,
         fingerprint=fp.fingerprint_of(inputs),
@@ -154,14 +147,7 @@ def test_the_sweeper_fails_a_run_that_keeps_dying(api, settings):
 
 def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
     engine = get_engine("espeak")
-    inputs = fp.canonical_inputs(
-        engine="espeak",
-        model=engine.identity(),
-        text="Unknown voice.",
-        voice=fp.builtin_voice("klingon"),
-        seed=42,
-        sample_rate=24000,
-    )
+    inputs = _espeak_inputs("Unknown voice.", "klingon")
     with transaction.atomic():
         artifact, outcome = services._artifact_get_or_claim(
             fp.fingerprint_of(inputs), inputs, engine
@@ -193,6 +179,17 @@ def test_a_worker_with_another_engine_build_refuses_the_work(api):
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.FAILED
     assert "differs" in artifact.error_message
+
+
+def _espeak_inputs(text: str, voice: str) -> dict:
+    return fp.canonical_inputs(
+        engine="espeak",
+        model=get_engine("espeak").identity(),
+        text=text,
+        voice=fp.builtin_voice(voice),
+        seed=42,
+        sample_rate=24000,
+    )
 
 
 def _request(response):
