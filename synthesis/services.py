@@ -289,11 +289,13 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     if artifact is None:
         return
     attempt = artifact.attempts
-    started = time.perf_counter()
+    give_up = final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS
     try:
-        result = _render(artifact)
+        data, duration, engine_seconds = _render(artifact)
+        name = storage.artifact_audio_name(artifact.fingerprint)
+        storage.write_atomic(name, data)
     except EngineError as error:
-        if error.permanent or final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS:
+        if error.permanent or give_up:
             _artifact_fail(artifact, attempt, "engine_error", str(error))
             return
         _artifact_release(artifact, attempt, str(error))
@@ -301,10 +303,15 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     except audio.AudioRejected as error:
         _artifact_fail(artifact, attempt, error.code, str(error))
         return
-    engine_seconds = time.perf_counter() - started
-    data, duration = result
-    name = storage.artifact_audio_name(artifact.fingerprint)
-    storage.write_atomic(name, data)
+    except Exception as error:
+        # Storage, resampling, a time limit: worth another try, then a clear failure
+        # instead of a run left "running" until the sweeper finds it.
+        logger.exception("rendering artifact %s failed", artifact.pk)
+        if give_up:
+            _artifact_fail(artifact, attempt, "internal_error", str(error))
+            return
+        _artifact_release(artifact, attempt, str(error))
+        raise TransientFailure(str(error)) from error
     now = timezone.now()
     with transaction.atomic():
         done = Artifact.objects.filter(
@@ -334,8 +341,9 @@ def _artifact_claim(artifact_id: int) -> Artifact | None:
     return Artifact.objects.get(pk=artifact_id)
 
 
-def _render(artifact: Artifact) -> tuple[bytes, float]:
-    """Engine run plus the checks and encoding of the master WAV."""
+def _render(artifact: Artifact) -> tuple[bytes, float, float]:
+    """Engine run plus the checks and encoding of the master WAV:
+    (WAV bytes, audio seconds, engine seconds)."""
     inputs = artifact.inputs
     engine = get_engine(artifact.engine)
     if engine.identity() != artifact.model_version:
@@ -344,16 +352,17 @@ def _render(artifact: Artifact) -> tuple[bytes, float]:
             "fingerprinted for",
             permanent=True,
         )
+    started = time.perf_counter()
     result = engine.synthesize(
         text=inputs["text"],
         voice=engine_voice_input(inputs["voice"]),
         seed=inputs["seed"],
     )
+    engine_seconds = time.perf_counter() - started
     samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
     audio.check_output(samples, artifact.sample_rate, characters=len(inputs["text"]))
-    return audio.encode_wav(samples, artifact.sample_rate), len(
-        samples
-    ) / artifact.sample_rate
+    duration = len(samples) / artifact.sample_rate
+    return audio.encode_wav(samples, artifact.sample_rate), duration, engine_seconds
 
 
 def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
