@@ -36,7 +36,7 @@ MAX_RATE = 192000
 SILENT_PEAK = 32
 # Decoding reads this many frames at a time, downmixing each block at once, so memory
 # stays bounded by the 30 s of mono output whatever the input claims.
-_BLOCK_FRAMES = 65536
+_BLOCK_FRAMES = 4096
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 # What a file name's extension says about the container; names without one of these
@@ -198,7 +198,7 @@ def _check_wav_header(data: bytes) -> None:
     tag, channels, rate, _byte_rate, block_align, bits = fmt
     _check_layout(channels, rate)
     if data_size is None:
-        raise AudioInvalid("audio_truncated", "The WAV file has no audio data.")
+        raise AudioInvalid("audio_empty", "The WAV file has no audio data.")
     if data_size == 0:
         raise AudioInvalid("audio_empty", "The WAV file holds no samples.")
     if tag in _LINEAR_TAGS:
@@ -225,11 +225,12 @@ def _check_layout(channels: int, rate: int) -> None:
 def _check_duration(frames: int, rate: int) -> None:
     seconds = frames / rate
     if frames == 0:
-        raise AudioInvalid("audio_empty", "The audio holds no samples.")
+        raise AudioInvalid("audio_empty", "No audio samples could be decoded.")
     if seconds > MAX_SECONDS:
+        # Decoding stops just past the limit, so the true length may be far greater.
         raise AudioInvalid(
             "audio_too_long",
-            f"The clip is {seconds:.1f} s long; at most {MAX_SECONDS:g} s are accepted.",
+            f"The clip is longer than {MAX_SECONDS:g} s, the most accepted.",
         )
     if seconds < MIN_SECONDS:
         raise AudioInvalid(
@@ -244,8 +245,9 @@ def _check_duration(frames: int, rate: int) -> None:
 def _decode(data: bytes, fmt: str) -> tuple[np.ndarray, int, int]:
     """(mono float64 samples, rate, source channels). libsndfile parses the container;
     whatever it or numpy raises on hostile bytes becomes `audio_unreadable`."""
+    blocks: list[np.ndarray] = []
     try:
-        return _decode_blocks(data, fmt)
+        rate, channels = _decode_blocks(data, blocks)
     except AudioInvalid:
         raise
     except MemoryError:
@@ -254,17 +256,25 @@ def _decode(data: bytes, fmt: str) -> tuple[np.ndarray, int, int]:
         ) from None
     except Exception as error:  # libsndfile, numpy and struct all raise here
         logger.info("undecodable %s upload: %r", fmt, error)
+        if blocks:  # it decoded, then broke off: a cut-off or damaged stream
+            raise AudioInvalid(
+                "audio_truncated",
+                f"The {fmt.upper()} stream breaks off after "
+                f"{sum(map(len, blocks))} samples.",
+            ) from None
         raise AudioInvalid(
             "audio_unreadable", f"The {fmt.upper()} file could not be decoded."
         ) from None
+    mono = np.concatenate(blocks) if blocks else np.zeros(0)
+    return mono, rate, channels
 
 
-def _decode_blocks(data: bytes, fmt: str) -> tuple[np.ndarray, int, int]:
+def _decode_blocks(data: bytes, blocks: list[np.ndarray]) -> tuple[int, int]:
+    """Appends mono blocks to `blocks`; returns (rate, channels)."""
     with soundfile.SoundFile(io.BytesIO(data)) as source:
         channels, rate = source.channels, source.samplerate
         _check_layout(channels, rate)
         limit = int(MAX_SECONDS * rate) + 1
-        blocks: list[np.ndarray] = []
         total = 0
         # Bounded: each read returns at least one frame or ends the loop, and the
         # loop stops once the clip is known to be too long.
@@ -276,8 +286,7 @@ def _decode_blocks(data: bytes, fmt: str) -> tuple[np.ndarray, int, int]:
                 break
             blocks.append(block.mean(axis=1))
             total += len(block)
-    mono = np.concatenate(blocks) if blocks else np.zeros(0)
-    return mono, rate, channels
+    return rate, channels
 
 
 def _canonical(mono: np.ndarray, rate: int, fmt: str, channels: int) -> CanonicalClip:
