@@ -292,3 +292,36 @@ def hostile_corpus() -> list[Hostile]:
         ),
     ]
     return corpus
+
+
+def mutations(count: int, seed: int):
+    """Valid files of every format with random bytes overwritten, inserted or cut."""
+    rng = np.random.default_rng(seed)
+    samples = voice_like(120)
+    floats = samples.astype(np.float32) / 32768
+    seeds = [
+        wav(samples),
+        encode(samples, "FLAC", subtype="PCM_16"),
+        encode(floats, "MP3"),
+        encode(floats, "OGG", subtype="VORBIS"),
+        encode(np.stack([samples, samples], axis=1), "WAV", subtype="PCM_24"),
+    ]
+    for index in range(count):
+        data = bytearray(seeds[index % len(seeds)])
+        for _ in range(int(rng.integers(1, 6))):
+            # Mostly in the headers, where parsers make their decisions.
+            span = min(len(data), 200) if rng.random() < 0.7 else len(data)
+            if span < 2:
+                break
+            at = int(rng.integers(0, span))
+            operation = int(rng.integers(0, 4))
+            if operation == 0:
+                data[at] = int(rng.integers(0, 256))
+            elif operation == 1:
+                data[at : at + 4] = rng.integers(0, 256, 4, dtype=np.uint8).tobytes()
+            elif operation == 2:
+                del data[at:]
+            else:
+                noise = rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8)
+                data[at:at] = noise.tobytes()
+        yield bytes(data)

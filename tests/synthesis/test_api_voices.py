@@ -15,6 +15,7 @@ from tests.synthesis.audio_files import (
     RATE,
     encode,
     hostile_corpus,
+    mutations,
     voice_like,
     wav,
 )
@@ -143,6 +144,18 @@ def test_every_hostile_file_is_a_4xx_in_the_error_shape(api, hostile):
     assert error["type"] == "invalid_request_error"
     assert error["message"]
     assert not Voice.objects.exists()
+
+
+@db
+def test_mutated_uploads_are_accepted_or_refused_never_a_server_error(api):
+    statuses = set()
+    for index, data in enumerate(mutations(60, seed=5)):
+        response = upload(api, data, name=f"mutant-{index}")
+        statuses.add(response.status_code)
+        if response.status_code != 201:
+            assert_error(response, 400, param="audio")
+    assert statuses <= {201, 400}
+    assert 201 in statuses and 400 in statuses
 
 
 @db

@@ -20,6 +20,7 @@ from tests.synthesis.audio_files import (
     RATE,
     encode,
     hostile_corpus,
+    mutations,
     voice_like,
     wav,
     wav_with_list_chunk,
@@ -248,3 +249,17 @@ def test_a_missing_clip_is_a_permanent_engine_error(tmp_path):
     with pytest.raises(EngineError) as caught:
         get_engine("espeak").synthesize(text="Hi.", voice=voice, seed=1)
     assert caught.value.permanent
+
+
+def test_mutated_files_give_a_clip_or_an_audio_invalid_never_anything_else():
+    outcomes = set()
+    for data in mutations(500, seed=11):
+        try:
+            clip = canonicalize(data, filename="upload")
+        except AudioInvalid as error:
+            outcomes.add(error.code)
+        else:
+            assert 1.0 <= clip.duration_s <= 30.0
+            outcomes.add("accepted")
+    # The mutations reach past the first checks into decoding.
+    assert {"accepted", "audio_unreadable", "audio_truncated"} <= outcomes
