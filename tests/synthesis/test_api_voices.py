@@ -275,21 +275,22 @@ class CountingBody:
     def readline(self, size: int = -1) -> bytes:
         return self.read(size if size and size > 0 else 1024)
 
-    def post(self, client):
+    def post(self, client, path="/api/v1/voices"):
         return client.generic(
             "POST",
-            "/api/v1/voices",
+            path,
             content_type=f"multipart/form-data; boundary={self.BOUNDARY}",
             **{"wsgi.input": self, "CONTENT_LENGTH": str(self.length)},
         )
 
 
 @db
-def test_a_60_mb_upload_is_refused_before_its_body_is_read(api):
+@pytest.mark.parametrize("path", ["/api/v1/voices", "/api/v1/syntheses"])
+def test_a_60_mb_upload_is_refused_before_its_body_is_read(api, path):
     body = CountingBody(60 * 1024 * 1024)
     tracemalloc.start()
     try:
-        response = body.post(api)
+        response = body.post(api, path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -297,6 +298,7 @@ def test_a_60_mb_upload_is_refused_before_its_body_is_read(api):
     assert body.position == 0
     assert peak < 5 * 1024 * 1024
     assert not Voice.objects.exists()
+    assert not SynthesisRequest.objects.exists()
 
 
 @db
