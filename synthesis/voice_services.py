@@ -104,8 +104,11 @@ def voice_create(
 def _voice_insert(
     *, user, clip: CanonicalClip, prompt_text: str, consent: bool, name: str, listed
 ) -> Voice:
-    # The file goes first: a row never points at a clip that is not there yet.
+    # The file goes first: a row never points at a clip that is not there yet. A
+    # concurrent delete of the last other voice with this hash may remove it before
+    # this row commits, so it is written again (if missing) once the row is visible.
     audio_name = _clip_store(clip)
+    transaction.on_commit(lambda: _clip_store(clip))
     return Voice.objects.create(
         owner=user,
         name=name,
@@ -127,35 +130,39 @@ def voice_adhoc_get_or_create(
     """The unlisted voice of a multipart synthesis. The same user sending the same clip
     (same canonical hash) with the same transcript again reuses it."""
     prompt_text = prompt_text_validate(prompt_text)
-    clip = clip_from_upload(upload, param="prompt_audio")
-    existing = (
-        Voice.objects.filter(
-            owner=user,
-            listed=False,
-            audio_sha256=clip.sha256,
-            prompt_text=prompt_text,
-        )
-        .order_by("created_at")
-        .first()
-    )
-    if existing is not None:
-        if existing.blocked_at is not None:
-            raise ApiError(
-                "voice_blocked",
-                "This voice was blocked by a moderator.",
-                param="prompt_audio",
+    clip = clip_from_upload(upload, param="prompt_audio")  # outside the lock: slow
+    with transaction.atomic():
+        # Serializes one user's ad-hoc uploads, so two identical requests at the same
+        # moment still make one voice (a row lock on the user; SQLite locks anyway).
+        list(type(user).objects.select_for_update().filter(pk=user.pk).values("pk"))
+        existing = (
+            Voice.objects.filter(
+                owner=user,
+                listed=False,
+                audio_sha256=clip.sha256,
+                prompt_text=prompt_text,
             )
-        if not storage.exists(existing.audio_name):
-            _clip_store(clip)  # self-healing: the clip file was lost
-        return existing
-    return _voice_insert(
-        user=user,
-        clip=clip,
-        prompt_text=prompt_text,
-        consent=consent,
-        name=_default_name(upload),
-        listed=False,
-    )
+            .order_by("created_at")
+            .first()
+        )
+        if existing is None:
+            return _voice_insert(
+                user=user,
+                clip=clip,
+                prompt_text=prompt_text,
+                consent=consent,
+                name=_default_name(upload),
+                listed=False,
+            )
+    if existing.blocked_at is not None:
+        raise ApiError(
+            "voice_blocked",
+            "This voice was blocked by a moderator.",
+            param="prompt_audio",
+        )
+    if not storage.exists(existing.audio_name):
+        _clip_store(clip)  # self-healing: the clip file was lost
+    return existing
 
 
 @transaction.atomic

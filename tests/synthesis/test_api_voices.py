@@ -1,13 +1,15 @@
 """The voices endpoints of API.md end to end: uploads through the real multipart stack,
 real PostgreSQL, and (for syntheses) the real Celery worker and espeak engine."""
 
+import threading
 import tracemalloc
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
-from synthesis import storage
+from synthesis import storage, voice_services
 from synthesis.models import Artifact, SynthesisRequest, Voice
 from synthesis.voice_intake import MAX_UPLOAD_BYTES
 from tests.helpers import assert_error, audio_bytes, decode
@@ -524,3 +526,34 @@ def test_ad_hoc_clip_errors_use_the_synthesis_field_names(api):
     unspeakable = synthesize_with_clip(api, wav(), text="   ")
     assert_error(unspeakable, 400, "text_empty")
     assert not Voice.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identical_ad_hoc_clips_sent_at_once_make_one_voice(user):
+    data = wav(voice_like(150))
+    barrier = threading.Barrier(4)
+    voices, errors = [], []
+
+    def send():
+        try:
+            barrier.wait()
+            voices.append(
+                voice_services.voice_adhoc_get_or_create(
+                    user=user,
+                    upload=SimpleUploadedFile("clip.wav", data),
+                    prompt_text=PROMPT,
+                ).pk
+            )
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(voices) == 4 and len(set(voices)) == 1
+    assert Voice.objects.filter(owner=user, listed=False).count() == 1
