@@ -16,8 +16,10 @@ from tts_platform.fields import StrictCharField, StrictIntegerField
 from tts_platform.pagination import PageNumberPagination
 
 from . import selectors, services, storage
+from .api_voices import SynthesisPromptFields, synthesis_prompt_voice
 from .http_audio import serve_audio
 from .models import Artifact, SynthesisRequest
+from .uploads import UploadLimitMixin
 
 MAX_WAIT_SECONDS = 60
 AUDIO_FORMATS = {"wav": "audio/wav"}
@@ -122,8 +124,15 @@ class SynthesisInputSerializer(serializers.Serializer):
     )
 
 
-class SynthesisListCreateApi(APIView):
-    """POST creates a synthesis; GET lists the caller's history."""
+class SynthesisMultipartInputSerializer(
+    SynthesisInputSerializer, SynthesisPromptFields
+):
+    pass
+
+
+class SynthesisListCreateApi(UploadLimitMixin, APIView):
+    """POST creates a synthesis (JSON, or multipart with an ad-hoc prompt voice);
+    GET lists the caller's history."""
 
     class FilterSerializer(serializers.Serializer):
         search = serializers.CharField(required=False, default="")
@@ -136,7 +145,10 @@ class SynthesisListCreateApi(APIView):
         voice = serializers.CharField(required=False, default="")
 
     @extend_schema(
-        request=SynthesisInputSerializer,
+        request={
+            "application/json": SynthesisInputSerializer,
+            "multipart/form-data": SynthesisMultipartInputSerializer,
+        },
         responses={200: SynthesisOutputSerializer, 202: SynthesisOutputSerializer},
         parameters=[OpenApiParameter("wait", float, description="seconds, 0..60")],
         tags=["syntheses"],
@@ -150,6 +162,7 @@ class SynthesisListCreateApi(APIView):
             data=services.SynthesisInput(**serializer.validated_data),
             channel=SynthesisRequest.Channel.API,
             api_key=getattr(request, "api_key", None),
+            voice=synthesis_prompt_voice(request, serializer.validated_data),
         )
         if wait:
             services.synthesis_wait(request=synthesis, timeout=wait)

@@ -24,6 +24,8 @@ class Voice(models.Model):
     prompt_text = models.TextField()
     duration_s = models.FloatField()
     sample_rate = models.PositiveIntegerField()
+    # Median F0 of the canonical clip, measured once at upload (engines/selection.py).
+    pitch_hz = models.FloatField(null=True, blank=True)
     consent = models.BooleanField(default=False)
     # Unlisted voices come from ad-hoc prompt_audio uploads on a synthesis request.
     listed = models.BooleanField(default=True)

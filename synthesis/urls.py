@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_voices
 
 app_name = "synthesis"
 
@@ -15,4 +15,15 @@ urlpatterns = [
         name="audio",
     ),
     path("stats", api.StatsApi.as_view(), name="stats"),
+    path("voices", api_voices.VoiceListCreateApi.as_view(), name="voice-list-create"),
+    path(
+        "voices/<str:voice_id>",
+        api_voices.VoiceDetailApi.as_view(),
+        name="voice-detail",
+    ),
+    path(
+        "voices/<str:voice_id>/audio",
+        api_voices.VoiceAudioApi.as_view(),
+        name="voice-audio",
+    ),
 ]

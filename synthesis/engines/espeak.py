@@ -16,6 +16,7 @@ import unicodedata
 import numpy as np
 
 from .base import Audio, BuiltinVoice, Engine, EngineError, VoiceInput
+from .selection import select_for_prompt
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -162,6 +163,11 @@ class EspeakEngine(Engine):
         return list(_VOICES)
 
     def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
+        info: dict = {}
+        if voice.kind == "prompt":  # no cloning: the nearest builtin voice by pitch
+            voice, info = select_for_prompt(
+                self.voices(), self.default_voice, voice, text
+            )
         if voice.kind != "builtin" or self.voice(voice.name) is None:
             raise EngineError(f"unknown espeak voice {voice.name!r}", permanent=True)
         with _lock:
@@ -170,4 +176,4 @@ class EspeakEngine(Engine):
             pcm = _speak_pristine(library, text, espeak_name, seed_pitch(seed))
             rate = library.sample_rate
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        return Audio(samples=samples, sample_rate=rate)
+        return Audio(samples=samples, sample_rate=rate, info=info)

@@ -1,0 +1,38 @@
+"""Reads of voices, with ownership built in: someone else's voice is a 404."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404
+
+from .engines import Engine
+from .engines.base import BuiltinVoice
+from .models import Voice
+
+
+def voice_get(*, user, voice_id: str) -> Voice:
+    """One of the user's prompt voices (listed or not: history refers to both)."""
+    try:
+        pk = uuid.UUID(str(voice_id))
+    except ValueError:
+        raise Http404 from None
+    voice = Voice.objects.filter(pk=pk, owner=user).first()
+    if voice is None:
+        raise Http404
+    return voice
+
+
+def voice_list(*, user):
+    """The user's own listed prompt voices, newest first."""
+    return Voice.objects.filter(
+        owner=user, kind=Voice.Kind.PROMPT, listed=True
+    ).order_by("-created_at", "pk")
+
+
+def builtin_voice_get(*, engine: Engine, voice_id: str) -> BuiltinVoice | None:
+    """The active engine's builtin voice named by "<engine>:<name>", else None."""
+    engine_name, sep, name = str(voice_id).partition(":")
+    if not sep or engine_name != engine.name:
+        return None
+    return engine.voice(name)

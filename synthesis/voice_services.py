@@ -1,0 +1,187 @@
+"""The only writers of prompt voices: accepting an upload, the ad-hoc voices of
+multipart syntheses, deleting."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.db import transaction
+
+from tts_platform.errors import ApiError
+
+from . import fingerprint as fp
+from . import storage
+from .engines.selection import median_f0
+from .models import Artifact, Voice
+from .voice_intake import AudioInvalid, CanonicalClip, canonicalize
+
+logger = logging.getLogger(__name__)
+
+MAX_PROMPT_TEXT_CHARS = 1000
+MAX_NAME_CHARS = 100
+
+
+def prompt_text_validate(prompt_text: str | None) -> str:
+    text = fp.normalize_text(prompt_text or "")
+    if not text:
+        raise ApiError(
+            "prompt_text_required",
+            "prompt_text must be the exact transcript of the reference clip.",
+            param="prompt_text",
+        )
+    if len(text) > MAX_PROMPT_TEXT_CHARS:
+        raise ApiError(
+            "prompt_text_too_long",
+            f"prompt_text has {len(text)} characters; the limit is "
+            f"{MAX_PROMPT_TEXT_CHARS}.",
+            param="prompt_text",
+        )
+    return text
+
+
+def clip_from_upload(upload, *, param: str) -> CanonicalClip:
+    """Decodes an uploaded file (at most MAX_UPLOAD_BYTES, enforced by the upload
+    handler) into its canonical clip, or a 4xx naming the problem."""
+    if upload is None:
+        raise ApiError(
+            "audio_required", "Attach the reference clip as a file.", param=param
+        )
+    upload.seek(0)
+    data = upload.read()
+    try:
+        return canonicalize(data, filename=upload.name or "")
+    except AudioInvalid as error:
+        status_code = 413 if error.code == "audio_too_large" else 400
+        raise ApiError(
+            error.code, error.message, status_code=status_code, param=param
+        ) from None
+
+
+def _clip_store(clip: CanonicalClip) -> str:
+    """Content-addressed: one file per audio_sha256, written once."""
+    name = storage.voice_clip_name(clip.sha256)
+    if not storage.exists(name):
+        storage.write_atomic(name, clip.wav)
+    return name
+
+
+def _default_name(upload) -> str:
+    stem = os.path.splitext(os.path.basename(getattr(upload, "name", "") or ""))[0]
+    return (stem.strip() or "voice")[:MAX_NAME_CHARS]
+
+
+def voice_create(
+    *,
+    user,
+    upload,
+    prompt_text: str,
+    consent: bool,
+    name: str = "",
+    listed: bool = True,
+    param: str = "audio",
+) -> Voice:
+    """A new prompt voice from an uploaded clip (every upload makes a voice)."""
+    if not consent:
+        raise ApiError(
+            "consent_required",
+            "Confirm that you have the speaker's consent to use this voice "
+            "(consent=true).",
+            param="consent",
+        )
+    prompt_text = prompt_text_validate(prompt_text)
+    clip = clip_from_upload(upload, param=param)
+    return _voice_insert(
+        user=user,
+        clip=clip,
+        prompt_text=prompt_text,
+        consent=consent,
+        name=(name or "").strip()[:MAX_NAME_CHARS] or _default_name(upload),
+        listed=listed,
+    )
+
+
+def _voice_insert(
+    *, user, clip: CanonicalClip, prompt_text: str, consent: bool, name: str, listed
+) -> Voice:
+    # The file goes first: a row never points at a clip that is not there yet. A
+    # concurrent delete of the last other voice with this hash may remove it before
+    # this row commits, so it is written again (if missing) once the row is visible.
+    audio_name = _clip_store(clip)
+    transaction.on_commit(lambda: _clip_store(clip))
+    return Voice.objects.create(
+        owner=user,
+        name=name,
+        kind=Voice.Kind.PROMPT,
+        audio_name=audio_name,
+        audio_sha256=clip.sha256,
+        prompt_text=prompt_text,
+        duration_s=round(clip.duration_s, 4),
+        sample_rate=clip.sample_rate,
+        pitch_hz=median_f0(clip.samples(), clip.sample_rate),
+        consent=consent,
+        listed=listed,
+    )
+
+
+def voice_adhoc_get_or_create(
+    *, user, upload, prompt_text: str, consent: bool = False
+) -> Voice:
+    """The unlisted voice of a multipart synthesis. The same user sending the same clip
+    (same canonical hash) with the same transcript again reuses it."""
+    prompt_text = prompt_text_validate(prompt_text)
+    clip = clip_from_upload(upload, param="prompt_audio")  # outside the lock: slow
+    with transaction.atomic():
+        # Serializes one user's ad-hoc uploads, so two identical requests at the same
+        # moment still make one voice (a row lock on the user; SQLite locks anyway).
+        list(type(user).objects.select_for_update().filter(pk=user.pk).values("pk"))
+        existing = (
+            Voice.objects.filter(
+                owner=user,
+                listed=False,
+                audio_sha256=clip.sha256,
+                prompt_text=prompt_text,
+            )
+            .order_by("created_at")
+            .first()
+        )
+        if existing is None:
+            return _voice_insert(
+                user=user,
+                clip=clip,
+                prompt_text=prompt_text,
+                consent=consent,
+                name=_default_name(upload),
+                listed=False,
+            )
+    if existing.blocked_at is not None:
+        raise ApiError(
+            "voice_blocked",
+            "This voice was blocked by a moderator.",
+            param="prompt_audio",
+        )
+    if not storage.exists(existing.audio_name):
+        _clip_store(clip)  # self-healing: the clip file was lost
+    return existing
+
+
+@transaction.atomic
+def voice_delete(*, voice: Voice) -> None:
+    """Removes the voice. History that used it stays playable (the request keeps its
+    voice_ref and its artifact; the foreign key becomes NULL). The clip file goes once
+    no other voice row has the same hash and no queued or running synthesis needs it."""
+    sha, name = voice.audio_sha256, voice.audio_name
+    voice.delete()
+
+    def purge() -> None:
+        if Voice.objects.filter(audio_sha256=sha).exists():
+            return
+        in_flight = Artifact.objects.filter(
+            status__in=[Artifact.Status.QUEUED, Artifact.Status.RUNNING],
+            inputs__voice__audio_sha256=sha,
+        )
+        if in_flight.exists():
+            return
+        storage.delete(name)
+
+    transaction.on_commit(purge)
