@@ -1,0 +1,538 @@
+"""GLM-TTS (zai-org/GLM-TTS, pinned at c5dc7ae) on a GPU worker: zero-shot voice cloning
+from a prompt clip and its exact transcript. research/glmtts.md is the reference.
+
+The upstream code is not a package: it runs from its checkout, reads `ckpt/…`,
+`configs/…` and `frontend/…` relative to the working directory (the Chinese text
+normaliser does so on every call), and imports torch and transformers at the top of its
+modules. So this adapter
+- imports the checkout only inside the lazily built runtime, never at web import time,
+  and makes its tensors with the torch that upstream imported;
+- runs every upstream call from a private run directory whose `ckpt`, `configs` and
+  `frontend` entries point at the configured checkpoint and checkout, under a process
+  lock (the working directory is process-wide; the lock is also the one-synthesis-at-a-
+  time-per-GPU rule, with one worker process per GPU);
+- rebuilds upstream's mutable history dict for every request, from prepared voice
+  features cached per voice (glmtts_features.py);
+- names its build by a manifest hash (glmtts_manifest.py) that GPU workers register at
+  start and web processes read back (synthesis/engine_identity.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import (
+    Audio,
+    BuiltinVoice,
+    Engine,
+    EngineError,
+    EngineUnavailable,
+    VoiceInput,
+)
+from .glmtts_features import VoiceFeatureCache, VoiceFeatures, feature_key
+from .glmtts_manifest import build_manifest, identity_of
+
+logger = logging.getLogger(__name__)
+
+UPSTREAM_COMMIT = "c5dc7ae"
+DTYPES = ("float32", "float16", "bfloat16")
+VOCODERS = {24000: "hift", 32000: "vocos2d"}
+CHECKPOINT_PARTS = ("llm", "flow", "speech_tokenizer", "vq32k-phoneme-tokenizer")
+
+# Upstream constants that shape the audio and that no upstream call exposes
+# (research/glmtts.md §1.3, §7.2): RAS sampling, token/text ratios, text splitting, the
+# history cap, the flow solver. Named here so the fingerprint says what produced a take.
+ENGINE_PARAMS = {
+    "top_k": 25,
+    "top_p": 0.8,
+    "temperature": 1.0,
+    "ras_win": 10,
+    "ras_tau_r": 0.1,
+    "min_ratio": 2,
+    "max_ratio": 20,
+    "split_min": 30,
+    "split_max": 60,
+    "hist_cap": 750,
+    "flow_steps": 10,
+    "cfg_rate": 0.7,
+}
+SAMPLE_METHOD = "ras"
+USE_HISTORY_CACHE = True
+DECODE_MODE = "offline"
+# What happens to the samples after the engine: clipped to [-1, 1], resampled (soxr HQ)
+# to the requested rate, stored as the mono 16-bit WAV master (synthesis/audio.py).
+OUTPUT = {
+    "channels": 1,
+    "clip": 1.0,
+    "resample": "soxr-hq",
+    "master": "wav-pcm16",
+    "postprocess": [],
+    "loudness_norm": False,
+}
+
+# The working directory is one per process: every upstream call holds this lock.
+_process_lock = threading.RLock()
+
+
+class GlmTtsEngine(Engine):
+    name = "glmtts"
+    label = "GLM-TTS (zero-shot voice cloning, GPU)"
+    queue = "gpu"
+    default_voice = ""
+    clones = True
+    registers_identity = True
+    adapter_version = 1
+
+    def __init__(
+        self,
+        repo_dir: str | Path | None = None,
+        ckpt_dir: str | Path | None = None,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        sample_rate: int | None = None,
+        use_phoneme: bool | None = None,
+        voice_cache_size: int | None = None,
+    ) -> None:
+        from django.conf import settings
+
+        self.repo_dir = Path(repo_dir or settings.GLMTTS_REPO_DIR).absolute()
+        self.ckpt_dir = Path(ckpt_dir or settings.GLMTTS_CKPT_DIR).absolute()
+        self.device = device or settings.GLMTTS_DEVICE
+        self.dtype = dtype or settings.GLMTTS_DTYPE
+        self.sample_rate = int(sample_rate or settings.GLMTTS_SAMPLE_RATE)
+        self.use_phoneme = (
+            settings.GLMTTS_USE_PHONEME if use_phoneme is None else use_phoneme
+        )
+        self.identity_ttl = settings.GLMTTS_IDENTITY_TTL
+        self.features = VoiceFeatureCache(
+            capacity=settings.GLMTTS_VOICE_CACHE_SIZE
+            if voice_cache_size is None
+            else voice_cache_size
+        )
+        self._local: tuple[str, dict] | None = None
+        self._registered: tuple[str, float] | None = None
+        self._runtime: _Runtime | None = None
+        self._run_dir: tempfile.TemporaryDirectory | None = None
+        self._identity_lock = threading.Lock()
+
+    # --- What the web tier asks -----------------------------------------------------------
+
+    def voices(self) -> list[BuiltinVoice]:
+        # The example prompts upstream ships are CC BY-NC: no builtin voices.
+        return []
+
+    def params(self) -> dict[str, Any]:
+        """The engine-level fields of research/glmtts.md §7.2. The request-level ones
+        (text, prompt audio hash and transcript, seed) and the engine identity are
+        top-level fingerprint fields; the top-level sample_rate is the delivered rate,
+        this one the rate the vocoder synthesises at."""
+        return {
+            "sample_rate": self.sample_rate,
+            "use_phoneme": self.use_phoneme,
+            "use_history_cache": USE_HISTORY_CACHE,
+            "sample_method": SAMPLE_METHOD,
+            "engine_params": dict(ENGINE_PARAMS),
+            "decode_mode": DECODE_MODE,
+            "output": {**OUTPUT, "postprocess": list(OUTPUT["postprocess"])},
+        }
+
+    def identity(self) -> str:
+        """This worker's own build once it computed it (at worker start), else the build
+        the GPU workers registered most recently (web processes)."""
+        if self._local is not None:
+            return self._local[0]
+        return self._registered_identity()
+
+    def _registered_identity(self) -> str:
+        now = time.monotonic()
+        cached = self._registered
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        from synthesis.engine_identity import engine_identity_latest
+
+        row = engine_identity_latest(engine=self.name)
+        if row is None:
+            raise EngineUnavailable(
+                "No GPU worker serving GLM-TTS has registered yet, so requests for it "
+                "cannot be fingerprinted; start one (docs/deploy.md)."
+            )
+        self._registered = (row.identity, now + self.identity_ttl)
+        return row.identity
+
+    def forget_registered_identity(self) -> None:
+        self._registered = None
+
+    # --- The worker's own build -----------------------------------------------------------
+
+    def missing(self) -> list[str]:
+        """What this host lacks to run GLM-TTS as configured (empty when complete)."""
+        problems = []
+        if not (self.repo_dir / "glmtts_inference.py").is_file():
+            problems.append(
+                f"the GLM-TTS checkout ({self.repo_dir}/glmtts_inference.py)"
+            )
+        if not (self.repo_dir / "frontend" / "campplus.onnx").is_file():
+            problems.append(f"{self.repo_dir}/frontend/campplus.onnx")
+        vocoder = VOCODERS.get(self.sample_rate)
+        if vocoder is None:
+            problems.append(f"a vocoder for GLMTTS_SAMPLE_RATE={self.sample_rate}")
+        parts = CHECKPOINT_PARTS + ((vocoder,) if vocoder else ())
+        problems += [
+            f"the weights {self.ckpt_dir / part}/"
+            for part in parts
+            if not (self.ckpt_dir / part).is_dir()
+        ]
+        if self.dtype not in DTYPES:
+            problems.append(f"a GLMTTS_DTYPE among {DTYPES} (got {self.dtype!r})")
+        return problems
+
+    def local_identity(self) -> tuple[str, dict]:
+        """(identity, manifest) of the checkout and weights on this host, hashed once per
+        process; raises EngineUnavailable when they are incomplete."""
+        if self._local is None:
+            with self._identity_lock:
+                if self._local is None:
+                    problems = self.missing()
+                    if problems:
+                        raise EngineUnavailable(
+                            "GLM-TTS is not installed here; missing: "
+                            + "; ".join(problems)
+                        )
+                    manifest = build_manifest(
+                        repo_dir=self.repo_dir,
+                        ckpt_dir=self.ckpt_dir,
+                        llm_dtype=self.dtype,
+                        adapter_version=self.adapter_version,
+                    )
+                    self._local = (identity_of(manifest), manifest)
+        return self._local
+
+    # --- Synthesis ------------------------------------------------------------------------
+
+    def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
+        _check_request(text, voice)
+        try:
+            identity, _ = self.local_identity()
+        except EngineUnavailable as exc:
+            raise EngineError(str(exc), permanent=False) from exc
+        key = feature_key(
+            identity=identity,
+            audio_sha256=voice.audio_sha256,
+            prompt_text=voice.prompt_text,
+            sample_rate=self.sample_rate,
+        )
+        with _process_lock:
+            found = self.features.get(key)
+            with _working_directory(self._run_directory()):
+                runtime = self._runtime_get()
+                runtime.memory_reset()
+                started = time.perf_counter()
+                if found is None:
+                    with _upstream_errors("prompt preparation", runtime):
+                        features = runtime.prepare_voice(
+                            voice.audio_path, voice.prompt_text
+                        )
+                    source = "prepared"
+                else:
+                    features, source = found
+                prepared = time.perf_counter()
+                if features.speech_tokens.size == 0:
+                    raise EngineError(
+                        "the prompt audio gives no speech tokens (silent or too short)",
+                        permanent=True,
+                    )
+                with _upstream_errors("synthesis", runtime):
+                    samples, tokens, chunks = runtime.generate(
+                        text, features, seed=seed, use_phoneme=self.use_phoneme
+                    )
+                finished = time.perf_counter()
+                peak = runtime.memory_peak()
+            # Storage is written outside the run directory (MEDIA_ROOT may be relative).
+            if found is None:
+                self.features.put(key, features)
+        info = {
+            "model_fingerprint": identity,
+            "voice_features": source,
+            "normalized_chunks": chunks.get("syn_text_tn", []),
+            "phoneme_chunks": chunks.get("syn_text_phoneme", []),
+            "speech_tokens": tokens,
+            "timings": {
+                "prompt_s": round(prepared - started, 4),
+                "synthesis_s": round(finished - prepared, 4),
+            },
+            "peak_gpu_mem": peak,
+        }
+        return Audio(
+            samples=np.clip(samples, -1.0, 1.0),
+            sample_rate=self.sample_rate,
+            info=info,
+        )
+
+    def _run_directory(self) -> str:
+        """A private directory standing in for the checkout as upstream's working
+        directory: `ckpt` is the configured weights, `configs` and `frontend` the
+        checkout's, wherever either lives."""
+        if self._run_dir is None:
+            run_dir = tempfile.TemporaryDirectory(prefix="glmtts-run-")
+            root = Path(run_dir.name)
+            (root / "ckpt").symlink_to(self.ckpt_dir, target_is_directory=True)
+            for name in ("configs", "frontend"):
+                (root / name).symlink_to(self.repo_dir / name, target_is_directory=True)
+            self._run_dir = run_dir
+        return self._run_dir.name
+
+    def _runtime_get(self) -> _Runtime:
+        if self._runtime is None:
+            with _upstream_errors("model loading", None):
+                started = time.perf_counter()
+                self._runtime = _Runtime(
+                    repo_dir=self.repo_dir,
+                    ckpt_dir=self.ckpt_dir,
+                    device=self.device,
+                    dtype=self.dtype,
+                    sample_rate=self.sample_rate,
+                )
+            logger.info("GLM-TTS loaded in %.1f s", time.perf_counter() - started)
+        return self._runtime
+
+
+class _Runtime:
+    """The upstream models, loaded once per engine (that is, per worker process), as
+    upstream's `load_models` does but from absolute paths and with the configured LLM
+    dtype and device. Called only with the working directory set and the lock held."""
+
+    def __init__(
+        self,
+        *,
+        repo_dir: Path,
+        ckpt_dir: Path,
+        device: str,
+        dtype: str,
+        sample_rate: int,
+    ) -> None:
+        inference = _import_upstream(repo_dir)
+        torch = inference.torch
+        if device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise EngineError(
+                    "CUDA is not available on this worker", permanent=False
+                )
+            # Upstream calls .cuda() (the current device) in places: make it ours.
+            torch.cuda.set_device(torch.device(device))
+        self.torch = torch
+        self.device = device
+        self.sample_rate = sample_rate
+        self.generate_long = inference.generate_long
+
+        speech_model, extractor = inference.yaml_util.load_speech_tokenizer(
+            str(ckpt_dir / "speech_tokenizer")
+        )
+        speech_tokenizer = inference.SpeechTokenizer(speech_model, extractor)
+        # G2P is loaded whatever use_phoneme says; the flag is given per call.
+        self.frontend, self.text_frontend = inference.load_frontends(
+            speech_tokenizer,
+            sample_rate=sample_rate,
+            use_phoneme=True,
+            frontend_dir=str(repo_dir / "frontend"),
+        )
+        llm = inference.GLMTTS(
+            llama_cfg_path=str(ckpt_dir / "llm" / "config.json"),
+            mode="PRETRAIN",
+            lora_adapter_config=str(
+                repo_dir / "configs" / "lora_adapter_configV3.1.json"
+            ),
+            spk_prompt_dict_path=str(repo_dir / "configs" / "spk_prompt_dict.yaml"),
+        )
+        llm.llama = inference.LlamaForCausalLM.from_pretrained(
+            str(ckpt_dir / "llm"), dtype=getattr(torch, dtype)
+        ).to(device)
+        llm.llama_embedding = llm.llama.model.embed_tokens
+        llm.set_runtime_vars(
+            special_token_ids=inference.get_special_token_ids(self.frontend.tokenize_fn)
+        )
+        self.llm = llm
+        flow = inference.yaml_util.load_flow_model(
+            str(ckpt_dir / "flow" / "flow.pt"),
+            str(ckpt_dir / "flow" / "config.yaml"),
+            device,
+        )
+        self.token2wav = inference.tts_model_util.Token2Wav(
+            flow, sample_rate=sample_rate, device=device
+        )
+
+    def prepare_voice(self, audio_path: str, prompt_text: str) -> VoiceFeatures:
+        frontend = self.frontend
+        with self.torch.inference_mode():
+            normalized = self.text_frontend.text_normalize(prompt_text) + " "
+            tokens = frontend._extract_speech_token([audio_path])
+            speech_feat = frontend._extract_speech_feat(
+                audio_path, sample_rate=self.sample_rate
+            )
+            embedding = frontend._extract_spk_embedding(audio_path)
+        return VoiceFeatures(
+            prompt_text=normalized,
+            speech_tokens=_numpy(tokens).reshape(-1).astype(np.int32),
+            speech_feat=_numpy(speech_feat).astype(np.float32),
+            embedding=_numpy(embedding).astype(np.float32),
+        )
+
+    def generate(
+        self, text: str, features: VoiceFeatures, *, seed: int, use_phoneme: bool
+    ) -> tuple[np.ndarray, list[int], dict]:
+        torch = self.torch
+        prompt_tokens = features.speech_tokens.tolist()
+        with torch.inference_mode():
+            # generate_long appends every chunk's text and generated tokens to this
+            # dict: a fresh one per request, from copies of the cached features.
+            history = {
+                "cache_text": [features.prompt_text],
+                "cache_text_token": [
+                    self.frontend._extract_text_token(features.prompt_text)
+                ],
+                "cache_speech_token": [list(prompt_tokens)],
+                "use_cache": USE_HISTORY_CACHE,
+            }
+            wav, _, tokens, chunks = self.generate_long(
+                frontend=self.frontend,
+                text_frontend=self.text_frontend,
+                llm=self.llm,
+                flow=self.token2wav,
+                text_info=["", self.text_frontend.text_normalize(text)],
+                cache=history,
+                device=self.device,
+                embedding=torch.tensor(features.embedding).to(self.device),
+                seed=seed,
+                sample_method=SAMPLE_METHOD,
+                flow_prompt_token=torch.tensor([prompt_tokens], dtype=torch.int32).to(
+                    self.device
+                ),
+                speech_feat=torch.tensor(features.speech_feat).to(self.device),
+                use_phoneme=use_phoneme,
+            )
+        samples = _numpy(wav).reshape(-1).astype(np.float32)
+        return samples, [int(t) for t in tokens], chunks
+
+    def memory_reset(self) -> None:
+        if self.torch.cuda.is_available():
+            self.torch.cuda.reset_peak_memory_stats()
+
+    def memory_peak(self) -> int | None:
+        if self.torch.cuda.is_available():
+            return int(self.torch.cuda.max_memory_allocated())
+        return None
+
+    def release_memory(self) -> None:
+        if self.torch.cuda.is_available():
+            self.torch.cuda.empty_cache()
+
+
+def _import_upstream(repo_dir: Path):
+    """glmtts_inference from `repo_dir`. Upstream's modules are top-level names
+    (`utils`, `llm`, `flow`, `cosyvoice`), so one process hosts one checkout."""
+    loaded = sys.modules.get("glmtts_inference")
+    if loaded is not None:
+        if Path(loaded.__file__).resolve().parent != repo_dir.resolve():
+            raise EngineError(
+                f"this process already runs GLM-TTS from "
+                f"{Path(loaded.__file__).parent}, not {repo_dir}",
+                permanent=False,
+            )
+        return loaded
+    if str(repo_dir) not in sys.path:
+        sys.path.insert(0, str(repo_dir))
+    return importlib.import_module("glmtts_inference")
+
+
+def _numpy(tensor) -> np.ndarray:
+    if hasattr(tensor, "detach"):
+        tensor = tensor.detach().cpu().numpy()
+    return np.asarray(tensor)
+
+
+def _check_request(text: str, voice: VoiceInput) -> None:
+    from django.conf import settings
+
+    if voice.kind != "prompt":
+        raise EngineError(
+            f"GLM-TTS clones prompt voices; {voice.name!r} is not one", permanent=True
+        )
+    if not voice.prompt_text.strip():
+        raise EngineError(
+            "GLM-TTS needs the exact transcript of the prompt audio (prompt_text is "
+            "empty)",
+            permanent=True,
+        )
+    if not text.strip():
+        raise EngineError("the text is empty", permanent=True)
+    if len(text) > settings.TTS_MAX_TEXT_CHARS:
+        raise EngineError(
+            f"the text has {len(text)} characters; the limit is "
+            f"{settings.TTS_MAX_TEXT_CHARS}",
+            permanent=True,
+        )
+    if not voice.audio_sha256 or not os.path.isfile(voice.audio_path):
+        raise EngineError(
+            f"the prompt audio {voice.audio_sha256[:12] or '?'} is not in storage",
+            permanent=True,
+        )
+
+
+@contextmanager
+def _working_directory(path: str):
+    try:
+        previous = os.getcwd()
+    except FileNotFoundError:  # the caller's directory was deleted: nothing to restore
+        previous = None
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            os.chdir(previous)
+
+
+# Exceptions upstream raises for input it cannot use (its asserts and ValueErrors:
+# an unknown sample method, empty prompt tokens, a malformed tensor shape).
+_INPUT_ERRORS = (ValueError, TypeError, AssertionError, KeyError, IndexError)
+
+
+@contextmanager
+def _upstream_errors(stage: str, runtime: _Runtime | None):
+    """Upstream failures as EngineError: out of GPU memory (and anything unexpected)
+    is transient and retried; input upstream rejects is permanent."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except Exception as exc:
+        message = str(exc) or type(exc).__name__
+        if (
+            type(exc).__name__ == "OutOfMemoryError"
+            or "out of memory" in message.lower()
+        ):
+            if runtime is not None:
+                runtime.release_memory()
+            raise EngineError(
+                f"GLM-TTS ran out of GPU memory during {stage}: {message}",
+                permanent=False,
+            ) from exc
+        if isinstance(exc, _INPUT_ERRORS) and stage != "model loading":
+            raise EngineError(
+                f"GLM-TTS rejected the input during {stage}: {message}", permanent=True
+            ) from exc
+        raise EngineError(
+            f"GLM-TTS failed during {stage}: {type(exc).__name__}: {message}",
+            permanent=False,
+        ) from exc
