@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import socket
 
-from django.db import connections
 from django.utils import timezone
 
 from .engines import ENGINES, get_engine
@@ -58,6 +57,6 @@ def engines_register_for_worker(*, queues, host: str | None = None) -> list[str]
         )
         logger.info("engine %s registered with identity %s", name, identity)
         registered.append(name)
-    # Workers fork after this: children must open their own connections.
-    connections.close_all()
+    # The children forked after this close the inherited database connection
+    # (Celery's Django fixup does so at worker_process_init).
     return registered
