@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
+import os
 from collections.abc import Iterator
 from importlib import metadata, util
 from pathlib import Path
@@ -37,8 +37,10 @@ DISTRIBUTIONS = (
     "numpy",
     "x-transformers",
 )
-# Kept in the manifest for people, left out of the hash.
-UNHASHED = ("hf_revision",)
+# Kept in the manifest for people, left out of the hash. The commit adds nothing to
+# code_sha256 (every .py file of the checkout) and would split one build in two between a
+# git checkout and a copied tree.
+UNHASHED = ("hf_revision", "code_commit")
 _CHUNK = 1 << 20
 
 
@@ -51,16 +53,18 @@ def file_sha256(path: Path) -> str:
 
 
 def _files(root: Path, *, skip: Path | None = None) -> Iterator[Path]:
-    """Regular files under root, sorted, without hidden files or directories (.git,
-    the Hugging Face download cache) and without anything under `skip`."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
+    """Regular files under root (symlinks followed), sorted, without hidden files or
+    directories (.git, the Hugging Face download cache) and without anything under
+    `skip`."""
+    found = []
+    for directory, subdirs, names in os.walk(root, followlinks=True):
+        here = Path(directory)
+        if skip is not None and here.resolve().is_relative_to(skip):
+            subdirs[:] = []
             continue
-        if skip is not None and path.resolve().is_relative_to(skip):
-            continue
-        if path.is_file():
-            yield path
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        found += [here / n for n in names if not n.startswith(".")]
+    yield from sorted(p for p in found if p.is_file())
 
 
 def tree_digests(root: Path, *, skip: Path | None = None, suffix: str = "") -> dict:
@@ -72,17 +76,29 @@ def tree_digests(root: Path, *, skip: Path | None = None, suffix: str = "") -> d
 
 
 def code_commit(repo_dir: Path) -> str:
+    """The checked-out commit, read from .git (no git binary needed; worktrees too)."""
+    git = repo_dir / ".git"
     try:
-        result = subprocess.run(
-            ["git", "-C", str(repo_dir), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() if result.returncode == 0 else "unknown"
+        if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+            git = (
+                repo_dir / git.read_text().strip().removeprefix("gitdir: ")
+            ).resolve()
+        common = git
+        if (git / "commondir").is_file():
+            common = (git / (git / "commondir").read_text().strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head.removeprefix("ref: ")
+        for base in (git, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+        for line in (common / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        pass
+    return "unknown"
 
 
 def hf_revision(ckpt_dir: Path) -> str:

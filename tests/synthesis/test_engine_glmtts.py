@@ -281,12 +281,22 @@ def test_identity_changes_with_every_manifest_input(standin, tmp_path):
     seen.add(changed(repo / "cosyvoice" / "cli" / "frontend.py", "# patched\n"))
     seen.add(_identity(repo, ckpt, dtype="float16"))
     assert len(seen) == 7
+    # A git checkout of the same files is the same build; the commit is recorded.
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "build"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    manifest = GlmTtsEngine(repo, ckpt).local_identity()[1]
+    assert manifest["code_commit"] == head
+    assert _identity(repo, ckpt) == base
     # The download's metadata is for people: it does not name another build.
     assert (
         changed(ckpt / ".cache/huggingface/download/llm/config.json.metadata", "x")
         == base
     )
-    manifest = GlmTtsEngine(repo, ckpt).local_identity()[1]
     assert manifest["hf_revision"] == "0123abcd"
     assert "llm/model-00001-of-00002.safetensors" in manifest["checkpoints"]
     assert set(manifest["packages"]) >= {"torch", "transformers", "onnxruntime"}
@@ -456,6 +466,7 @@ def test_a_miss_is_enqueued_on_its_engines_queue(
     settings.GLMTTS_REPO_DIR, settings.GLMTTS_CKPT_DIR = standin
     get_engine.cache_clear()
     engines_register_for_worker(queues={"gpu"})
+    get_engine.cache_clear()  # the web side: the identity comes from the registry
     voice = str(prompt_voice_row(user).pk) if engine_name == "glmtts" else None
     request = services.synthesis_create(
         user=user, data=services.SynthesisInput(text="Routed text.", voice=voice)
@@ -505,6 +516,7 @@ def test_a_gpu_worker_registers_its_build_and_renders_glmtts_syntheses(
             time.sleep(0.2)
         settings.TTS_ENGINE = "glmtts"
         settings.GLMTTS_REPO_DIR, settings.GLMTTS_CKPT_DIR = standin
+        get_engine.cache_clear()
         request = services.synthesis_create(
             user=user,
             data=services.SynthesisInput(
