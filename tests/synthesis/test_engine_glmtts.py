@@ -217,21 +217,21 @@ def _oom():
 
 
 @pytest.mark.parametrize(
-    ("stage", "error", "permanent"),
+    ("stage", "error", "permanent", "says"),
     [
-        ("llm", _oom, False),
-        ("flow", _oom, False),
-        ("llm", lambda: ValueError("Unknown sample_method: beam"), True),
-        ("flow", lambda: AssertionError(), True),
-        ("flow", lambda: RuntimeError("CUDA error: an illegal memory access"), False),
+        ("llm", _oom, False, "ran out of GPU memory"),
+        ("flow", _oom, False, "ran out of GPU memory"),
+        ("llm", lambda: ValueError("Unknown sample_method: beam"), True, "rejected"),
+        ("flow", lambda: AssertionError(), True, "rejected the input"),
+        ("flow", lambda: RuntimeError("CUDA error: illegal access"), False, "failed"),
     ],
 )
 def test_upstream_failures_map_to_transient_or_permanent(
-    engine, voice, stage, error, permanent
+    engine, voice, stage, error, permanent, says
 ):
     engine.synthesize(text="Warm up.", voice=voice, seed=1)  # loads the stand-in
     upstream("_standin_calls").FAULTS[stage] = error()
-    with pytest.raises(EngineError) as raised:
+    with pytest.raises(EngineError, match=says) as raised:
         engine.synthesize(text="Fails.", voice=voice, seed=1)
     assert raised.value.permanent is permanent
     # The engine recovers: the next request works.
@@ -499,7 +499,9 @@ def test_a_gpu_worker_registers_its_build_and_renders_glmtts_syntheses(
         "GLMTTS_DEVICE": "cpu",
     }
     command = [sys.executable, "-m", "celery", "-A", "tts_platform", "worker"]
-    command += ["-Q", "gpu", "-P", "solo", "-n", node, "--without-gossip"]
+    # The production command (docs/deploy.md): prefork, one process, one task at a time.
+    command += ["-Q", "gpu", "--concurrency", "1", "--prefetch-multiplier", "1"]
+    command += ["-n", node, "--without-gossip"]
     with open(tmp_path / "worker.log", "w") as log:
         worker = subprocess.Popen(
             command + ["--without-mingle"],
