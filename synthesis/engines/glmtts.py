@@ -19,6 +19,7 @@ modules. So this adapter
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import os
@@ -122,7 +123,7 @@ class GlmTtsEngine(Engine):
             else voice_cache_size
         )
         self._local: tuple[str, dict] | None = None
-        self._registered: tuple[str, float] | None = None
+        self._registered: tuple[str, dict, float] | None = None
         self._runtime: _Runtime | None = None
         self._run_dir: tempfile.TemporaryDirectory | None = None
         self._identity_lock = threading.Lock()
@@ -134,10 +135,22 @@ class GlmTtsEngine(Engine):
         return []
 
     def params(self) -> dict[str, Any]:
-        """The engine-level fields of research/glmtts.md §7.2. The request-level ones
-        (text, prompt audio hash and transcript, seed) and the engine identity are
-        top-level fingerprint fields; the top-level sample_rate is the delivered rate,
-        this one the rate the vocoder synthesises at."""
+        """The engine-level fields of research/glmtts.md §7.2, as the GPU workers run
+        them: a worker's own, or on the web tier those the latest registered worker
+        declared (so GLMTTS_SAMPLE_RATE and GLMTTS_USE_PHONEME need setting on the
+        workers only). The request-level fields (text, prompt audio hash and transcript,
+        seed) and the identity are top-level fingerprint fields; the top-level
+        sample_rate is the delivered rate, this one the rate the vocoder runs at."""
+        if self._local is not None:
+            return copy.deepcopy(self._local[1]["params"])
+        try:
+            registered = self._registered_build()
+        except EngineUnavailable:
+            return self.local_params()
+        return copy.deepcopy(registered[1])
+
+    def local_params(self) -> dict[str, Any]:
+        """The §7.2 fields from this host's settings."""
         return {
             "sample_rate": self.sample_rate,
             "use_phoneme": self.use_phoneme,
@@ -153,13 +166,14 @@ class GlmTtsEngine(Engine):
         the GPU workers registered most recently (web processes)."""
         if self._local is not None:
             return self._local[0]
-        return self._registered_identity()
+        return self._registered_build()[0]
 
-    def _registered_identity(self) -> str:
+    def _registered_build(self) -> tuple[str, dict]:
+        """(identity, params) of the latest registration, reread every few seconds."""
         now = time.monotonic()
         cached = self._registered
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None and cached[2] > now:
+            return cached[0], cached[1]
         from synthesis.engine_identity import engine_identity_latest
 
         row = engine_identity_latest(engine=self.name)
@@ -168,11 +182,9 @@ class GlmTtsEngine(Engine):
                 "No GPU worker serving GLM-TTS has registered yet, so requests for it "
                 "cannot be fingerprinted; start one (docs/deploy.md)."
             )
-        self._registered = (row.identity, now + self.identity_ttl)
-        return row.identity
-
-    def forget_registered_identity(self) -> None:
-        self._registered = None
+        params = row.manifest.get("params") or self.local_params()
+        self._registered = (row.identity, params, now + self.identity_ttl)
+        return row.identity, params
 
     # --- The worker's own build -----------------------------------------------------------
 
@@ -215,6 +227,7 @@ class GlmTtsEngine(Engine):
                         ckpt_dir=self.ckpt_dir,
                         llm_dtype=self.dtype,
                         adapter_version=self.adapter_version,
+                        params=self.local_params(),
                     )
                     self._local = (identity_of(manifest), manifest)
         return self._local
@@ -330,7 +343,8 @@ class _Runtime:
                     "CUDA is not available on this worker", permanent=False
                 )
             # Upstream calls .cuda() (the current device) in places: make it ours.
-            torch.cuda.set_device(torch.device(device))
+            if ":" in device:
+                torch.cuda.set_device(torch.device(device))
         self.torch = torch
         self.device = device
         self.sample_rate = sample_rate

@@ -127,8 +127,16 @@ def tn_backend() -> str:
 
 
 def build_manifest(
-    *, repo_dir: Path, ckpt_dir: Path, llm_dtype: str, adapter_version: int
+    *,
+    repo_dir: Path,
+    ckpt_dir: Path,
+    llm_dtype: str,
+    adapter_version: int,
+    params: dict,
 ) -> dict:
+    """`params`: the engine's fingerprint parameters as this worker runs them; the web
+    tier fingerprints with the registered ones, and a worker configured otherwise has
+    another identity, so it refuses work fingerprinted for this one."""
     repo_dir, ckpt_dir = repo_dir.resolve(), ckpt_dir.resolve()
     checkpoints = tree_digests(ckpt_dir)
     campplus = repo_dir / "frontend" / "campplus.onnx"
@@ -155,6 +163,7 @@ def build_manifest(
         "configs": configs,
         "tn_backend": tn_backend(),
         "llm_dtype": llm_dtype,
+        "params": params,
         "packages": {name: distribution_version(name) for name in DISTRIBUTIONS},
         "hf_revision": hf_revision(ckpt_dir),
     }

@@ -280,7 +280,9 @@ def test_identity_changes_with_every_manifest_input(standin, tmp_path):
     seen.add(changed(repo / "frontend" / "campplus.onnx", "x"))
     seen.add(changed(repo / "cosyvoice" / "cli" / "frontend.py", "# patched\n"))
     seen.add(_identity(repo, ckpt, dtype="float16"))
-    assert len(seen) == 7
+    seen.add(_identity(repo, ckpt, sample_rate=32000))
+    seen.add(_identity(repo, ckpt, use_phoneme=True))
+    assert len(seen) == 9
     # A git checkout of the same files is the same build; the commit is recorded.
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -303,7 +305,9 @@ def test_identity_changes_with_every_manifest_input(standin, tmp_path):
 
 
 def test_params_carry_every_engine_level_field_of_the_recommended_fingerprint(engine):
+    engine.local_identity()  # as on a GPU worker
     params = engine.params()
+    assert params == engine.local_params()
     assert set(params) == {
         "sample_rate",
         "use_phoneme",
@@ -318,13 +322,17 @@ def test_params_carry_every_engine_level_field_of_the_recommended_fingerprint(en
     assert json.loads(json.dumps(params)) == params
 
 
-def test_web_processes_never_import_upstream_or_torch(standin):
+def test_web_processes_never_import_upstream_or_torch(standin, django_db_setup):
     script = (
         "import sys, django\n"
         "django.setup()\n"
-        "from synthesis.engines import get_engine\n"
+        "from synthesis.engines import EngineUnavailable, get_engine\n"
         "e = get_engine('glmtts')\n"
         "e.params(); e.voices()\n"
+        "try:\n"
+        "    e.identity()\n"
+        "except EngineUnavailable:\n"
+        "    pass\n"
         "assert 'glmtts_inference' not in sys.modules\n"
         "assert 'torch' not in sys.modules and '_numpy_torch' not in sys.modules\n"
         "print('ok')\n"
@@ -332,6 +340,7 @@ def test_web_processes_never_import_upstream_or_torch(standin):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tts_platform.settings_test",
+        "DATABASE_URL": _database_url(),
         "GLMTTS_REPO_DIR": str(standin[0]),
         "GLMTTS_CKPT_DIR": str(standin[1]),
     }
@@ -370,6 +379,7 @@ def web_engine() -> GlmTtsEngine:
 def test_web_identity_is_the_latest_registered_by_a_gpu_worker(standin):
     with pytest.raises(EngineUnavailable, match="No GPU worker"):
         web_engine().identity()
+    assert web_engine().params() == web_engine().local_params()
     assert engines_register_for_worker(queues={"cpu", "default"}) == []
     assert engines_register_for_worker(queues={"gpu"}, host="gpu-1") == ["glmtts"]
     local = GlmTtsEngine(*standin).local_identity()[0]
@@ -386,6 +396,21 @@ def test_web_identity_is_the_latest_registered_by_a_gpu_worker(standin):
         registered_at=row.registered_at.replace(year=row.registered_at.year + 1),
     )
     assert web_engine().identity() == "f" * 64
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("glmtts_active")
+def test_the_web_fingerprints_with_the_parameters_the_workers_run(settings, standin):
+    settings.GLMTTS_SAMPLE_RATE = 32000
+    engines_register_for_worker(queues={"gpu"}, host="gpu-32k")
+    settings.GLMTTS_SAMPLE_RATE = 24000
+    web = web_engine()
+    assert web.local_params()["sample_rate"] == 24000
+    assert web.params()["sample_rate"] == 32000
+    assert (
+        web.identity() == GlmTtsEngine(*standin, sample_rate=32000).local_identity()[0]
+    )
+    assert web.identity() != GlmTtsEngine(*standin).local_identity()[0]
 
 
 @pytest.mark.django_db
