@@ -246,12 +246,16 @@ class GlmTtsEngine(Engine):
             prompt_text=voice.prompt_text,
             sample_rate=self.sample_rate,
         )
+        run_dir = self._run_directory()
         with _process_lock:
-            found = self.features.get(key)
-            with _working_directory(self._run_directory()):
+            with _working_directory(run_dir):
                 runtime = self._runtime_get()
+            # Storage is read and written outside the run directory (MEDIA_ROOT may be
+            # relative to the worker's own working directory).
+            started = time.perf_counter()
+            found = self.features.get(key)
+            with _working_directory(run_dir):
                 runtime.memory_reset()
-                started = time.perf_counter()
                 if found is None:
                     with _upstream_errors("prompt preparation", runtime):
                         features = runtime.prepare_voice(
@@ -272,7 +276,6 @@ class GlmTtsEngine(Engine):
                     )
                 finished = time.perf_counter()
                 peak = runtime.memory_peak()
-            # Storage is written outside the run directory (MEDIA_ROOT may be relative).
             if found is None:
                 self.features.put(key, features)
         info = {
