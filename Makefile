@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=tts_platform.settings_test
 
-.PHONY: run test install install-dev lint fmt migrations-check check worker bench clean
+.PHONY: run test install install-dev lint fmt migrations-check check worker worker-gpu bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: check
 
 worker: install
 	$(BIN)/python -m celery -A tts_platform worker -Q cpu,default -l info
+
+# One per GPU, after `pip install -r requirements-gpu.txt` (docs/deploy.md).
+worker-gpu: install
+	$(BIN)/python -m celery -A tts_platform worker -Q gpu --concurrency 1 --prefetch-multiplier 1 -l info
 
 clean:
 	rm -rf $(VENV) var

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Artifact, SynthesisRequest, Voice
+from .models import Artifact, EngineIdentity, SynthesisRequest, Voice
 
 
 @admin.register(Artifact)
@@ -42,3 +42,16 @@ class VoiceAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "kind", "duration_s", "created_at", "blocked_at"]
     list_select_related = ["owner"]
     search_fields = ["name", "owner__username", "audio_sha256"]
+
+
+@admin.register(EngineIdentity)
+class EngineIdentityAdmin(admin.ModelAdmin):
+    """Which engine builds the workers registered (docs/deploy.md); written by workers."""
+
+    list_display = ["engine", "identity", "host", "registered_at"]
+    list_filter = ["engine"]
+    search_fields = ["identity", "host"]
+    readonly_fields = [f.name for f in EngineIdentity._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

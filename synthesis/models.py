@@ -135,3 +135,28 @@ class SynthesisRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.cache})"
+
+
+class EngineIdentity(models.Model):
+    """An engine build a worker serves, registered when the worker starts. Engines whose
+    weights only GPU workers hold are fingerprinted on the web tier with the latest
+    registered identity."""
+
+    engine = models.CharField(max_length=32)
+    identity = models.CharField(max_length=64)
+    # What the identity hashes (checkpoint and code digests, library versions) plus
+    # notes for humans (hf_revision), so two builds can be compared.
+    manifest = models.JSONField()
+    host = models.CharField(max_length=255)
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engine", "identity", "host"], name="engine_identity_per_host"
+            )
+        ]
+        indexes = [models.Index(fields=["engine", "-registered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.engine} {self.identity[:12]} on {self.host}"

@@ -21,7 +21,7 @@ from tts_platform.errors import ApiError
 
 from . import audio, cache, storage
 from . import fingerprint as fp
-from .engines import Engine, EngineError, get_engine
+from .engines import Engine, EngineError, EngineUnavailable, get_engine
 from .models import Artifact, SynthesisRequest
 from .voices import ResolvedVoice, engine_voice_input, voice_resolve
 
@@ -90,7 +90,7 @@ def synthesis_create(
     voice = voice or voice_resolve(user=user, engine=engine, voice_id=data.voice)
     inputs = fp.canonical_inputs(
         engine=engine.name,
-        model=engine.identity(),
+        model=_engine_identity(engine),
         text=text,
         voice=voice.fingerprint_part,
         seed=data.seed,
@@ -126,6 +126,18 @@ def synthesis_create(
     if outcome == Outcome.HIT and artifact.status == Status.SUCCEEDED:
         cache.pointer_set(artifact)  # re-warm after a Redis miss
     return request
+
+
+def _engine_identity(engine: Engine) -> str:
+    try:
+        return engine.identity()
+    except EngineUnavailable as exc:
+        raise ApiError(
+            "engine_unavailable",
+            str(exc),
+            status_code=503,
+            headers={"Retry-After": "30"},
+        ) from exc
 
 
 def _answer_from_pointer(fingerprint: str, record: dict, started: float):

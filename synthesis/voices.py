@@ -31,6 +31,13 @@ def voice_resolve(*, user, engine: Engine, voice_id: str | None) -> ResolvedVoic
     or the UUID of one of the user's prompt voices."""
     if not voice_id:
         name = engine.default_voice
+        if not name:
+            raise ApiError(
+                "voice_required",
+                f"Engine {engine.name!r} clones a voice: pass voice (a prompt voice "
+                "id) or prompt_audio with prompt_text.",
+                param="voice",
+            )
         return ResolvedVoice(builtin_ref(engine, name), fp.builtin_voice(name))
     engine_name, sep, name = voice_id.partition(":")
     if sep:

@@ -206,6 +206,24 @@ TTS_REGISTRATION_OPEN = env.bool("TTS_REGISTRATION_OPEN", default=True)
 TTS_TASK_SOFT_TIME_LIMIT = env.int("TTS_TASK_SOFT_TIME_LIMIT", default=600)
 TTS_TASK_TIME_LIMIT = env.int("TTS_TASK_TIME_LIMIT", default=660)
 
+# --- GLM-TTS (the GPU engine; docs/deploy.md) -------------------------------------------
+# Only GPU workers read the checkout and weights; web processes learn the engine identity
+# from the rows those workers register (synthesis.EngineIdentity).
+GLMTTS_REPO_DIR = Path(env.str("GLMTTS_REPO_DIR", default=str(VAR_DIR / "GLM-TTS")))
+GLMTTS_CKPT_DIR = Path(
+    env.str("GLMTTS_CKPT_DIR", default=str(GLMTTS_REPO_DIR / "ckpt"))
+)
+GLMTTS_DEVICE = env.str("GLMTTS_DEVICE", default="cuda:0")
+# The LLM's dtype (upstream loads float32; float16/bfloat16 halve its memory).
+GLMTTS_DTYPE = env.str("GLMTTS_DTYPE", default="float32")
+# The vocoder rate: 24000 (HiFT) or 32000 (Vocos2D, experimental upstream).
+GLMTTS_SAMPLE_RATE = env.int("GLMTTS_SAMPLE_RATE", default=24000)
+GLMTTS_USE_PHONEME = env.bool("GLMTTS_USE_PHONEME", default=False)
+# Prepared voice features kept in each worker's memory (the file level has no limit).
+GLMTTS_VOICE_CACHE_SIZE = env.int("GLMTTS_VOICE_CACHE_SIZE", default=64)
+# How long a web process trusts the registered identity before reading it again.
+GLMTTS_IDENTITY_TTL = env.int("GLMTTS_IDENTITY_TTL", default=10)
+
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True

@@ -5,14 +5,22 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-from .base import Engine, EngineError
+from .base import Engine, EngineError, EngineUnavailable
 
 ENGINES: dict[str, str] = {
     "espeak": "synthesis.engines.espeak.EspeakEngine",
     "kokoro": "synthesis.engines.kokoro.KokoroEngine",
+    "glmtts": "synthesis.engines.glmtts.GlmTtsEngine",
 }
 
-__all__ = ["ENGINES", "Engine", "EngineError", "engine_names", "get_engine"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "EngineError",
+    "EngineUnavailable",
+    "engine_names",
+    "get_engine",
+]
 
 
 class UnknownEngine(LookupError):

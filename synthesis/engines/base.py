@@ -25,6 +25,11 @@ class EngineError(Exception):
         self.permanent = permanent
 
 
+class EngineUnavailable(Exception):
+    """No build of this engine can be named here: on the web tier, no worker serving it
+    has registered its identity yet. Requests cannot be fingerprinted (API 503)."""
+
+
 @dataclass(frozen=True)
 class BuiltinVoice:
     name: str
@@ -72,6 +77,9 @@ class Engine:
     distributions: ClassVar[tuple[str, ...]] = ()
     # Bumped when this adapter changes what it does with the same inputs.
     adapter_version: ClassVar[int] = 1
+    # True when only the engine's workers can compute its identity (their weights are not
+    # on the web hosts): workers register it at start, web processes read it back.
+    registers_identity: ClassVar[bool] = False
 
     _identity: str | None = None
 
