@@ -244,6 +244,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
 }
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Pool processes load their engine's model before their first task (tts_platform/
+# celery.py); Celery's default of 4 s for a child to come up is too short for that.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-artifacts": {
         "task": "synthesis.tasks.artifact_sweep_task",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0001_initial'),
+        ('synthesis', '0002_voice_pitch_hz'),
     ]
 
     operations = [
