@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tts_platform.errors import ApiError
 
-from . import audio, cache, storage
+from . import audio, cache, quota, storage
 from . import fingerprint as fp
 from .engines import Engine, EngineError, get_engine
 from .models import Artifact, SynthesisRequest
@@ -117,6 +117,10 @@ def synthesis_create(
 
     with transaction.atomic():
         artifact, outcome = _artifact_get_or_claim(fingerprint, inputs, engine)
+        if artifact.status != Status.BLOCKED:  # a tombstone delivers nothing: free
+            quota.quota_charge(
+                user=user, characters=len(text), miss=outcome == Outcome.MISS
+            )
         request = SynthesisRequest.objects.create(
             artifact=artifact, cache=outcome, latency_ms=_ms_since(started), **record
         )
@@ -140,6 +144,9 @@ def _answer_from_pointer(fingerprint: str, record: dict, started: float):
                 Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
             )
             if counted:
+                quota.quota_charge(
+                    user=record["user"], characters=record["characters"], miss=False
+                )
                 return SynthesisRequest.objects.create(
                     artifact_id=pointer.artifact_id,
                     cache=Outcome.HIT,
@@ -350,7 +357,7 @@ def _render(artifact: Artifact) -> tuple[bytes, float]:
         seed=inputs["seed"],
     )
     samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
-    audio.check_output(samples, artifact.sample_rate, characters=len(inputs["text"]))
+    audio.check_output(samples, artifact.sample_rate, text=inputs["text"])
     return audio.encode_wav(samples, artifact.sample_rate), len(
         samples
     ) / artifact.sample_rate

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_moderation
 
 app_name = "synthesis"
 
@@ -15,4 +15,24 @@ urlpatterns = [
         name="audio",
     ),
     path("stats", api.StatsApi.as_view(), name="stats"),
+    path(
+        "moderation/blocks",
+        api_moderation.BlockListCreateApi.as_view(),
+        name="moderation-blocks",
+    ),
+    path(
+        "moderation/blocks/<str:block_id>",
+        api_moderation.BlockLiftApi.as_view(),
+        name="moderation-block",
+    ),
+    path(
+        "moderation/audit",
+        api_moderation.AuditListApi.as_view(),
+        name="moderation-audit",
+    ),
+    path(
+        "moderation/purge",
+        api_moderation.PurgeApi.as_view(),
+        name="moderation-purge",
+    ),
 ]
