@@ -207,6 +207,8 @@ class SynthesisRequestAdmin(ReadOnlyAdmin):
         "artifact",
         "artifact_status",
         "player",
+        "model_version",
+        "timings",
         "provenance",
     ]
     readonly_fields = fields
@@ -227,6 +229,22 @@ class SynthesisRequestAdmin(ReadOnlyAdmin):
         if not obj.artifact.audio_name:
             return "-"
         return audio_player(artifact_audio_url(obj.artifact_id))
+
+    @admin.display(description="model version")
+    def model_version(self, obj):
+        return obj.artifact.model_version
+
+    @admin.display(description="engine run")
+    def timings(self, obj):
+        artifact = obj.artifact
+        return format_html(
+            "attempts {}, engine {} s, audio {} s; started {}, finished {}",
+            artifact.attempts,
+            artifact.engine_seconds if artifact.engine_seconds is not None else "-",
+            artifact.duration_s if artifact.duration_s is not None else "-",
+            artifact.started_at or "-",
+            artifact.finished_at or "-",
+        )
 
     @admin.display(description="canonical fingerprint inputs")
     def provenance(self, obj):

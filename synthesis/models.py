@@ -148,6 +148,9 @@ class Block(models.Model):
     target = models.CharField(max_length=10, choices=Target.choices)
     # The fingerprint, the voice's UUID or the username (API.md "Staff and operations").
     target_id = models.CharField(max_length=150)
+    # For a voice: the audio_sha256 of its clip, which is what is blocked (every voice
+    # row with that clip); kept here so the block can be lifted after the row is gone.
+    audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

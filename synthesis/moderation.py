@@ -101,11 +101,8 @@ def _voice_artifacts(audio_sha256: str):
 
 
 def _blocked_voice_hashes() -> set[str]:
-    voice_ids = Block.objects.filter(
-        target=Target.VOICE, lifted_at__isnull=True
-    ).values_list("target_id", flat=True)
     return set(
-        Voice.objects.filter(pk__in=list(voice_ids)).values_list(
+        Block.objects.filter(target=Target.VOICE, lifted_at__isnull=True).values_list(
             "audio_sha256", flat=True
         )
     )
@@ -129,12 +126,13 @@ def block_create(*, actor, target: str, target_id: str, reason: str = "") -> Blo
             target=target, target_id=target_id, lifted_at__isnull=True
         ).exists():
             raise _already_blocked(target, target_id)
-        fingerprints = _apply_block(actor, target, target_id)
+        fingerprints, audio_sha256 = _apply_block(actor, target, target_id)
         try:
             with transaction.atomic():
                 block = Block.objects.create(
                     target=target,
                     target_id=target_id,
+                    audio_sha256=audio_sha256,
                     reason=reason,
                     created_by=actor,
                 )
@@ -162,14 +160,14 @@ def _already_blocked(target: str, target_id: str) -> ApiError:
     )
 
 
-def _apply_block(actor, target: str, target_id: str) -> list[str]:
+def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
     """The effect of a block on its target; returns the fingerprints whose pointers
-    must go."""
+    must go, and for a voice the hash of the blocked clip."""
     now = timezone.now()
     if target == Target.ARTIFACT:
         artifact = _artifact(target_id)
         Artifact.objects.filter(pk=artifact.pk).update(status=Status.BLOCKED)
-        return [artifact.fingerprint]
+        return [artifact.fingerprint], ""
     if target == Target.VOICE:
         voice = _voice(target_id)
         Voice.objects.filter(
@@ -178,14 +176,14 @@ def _apply_block(actor, target: str, target_id: str) -> list[str]:
         artifacts = _voice_artifacts(voice.audio_sha256)
         fingerprints = list(artifacts.values_list("fingerprint", flat=True))
         artifacts.update(status=Status.BLOCKED)
-        return fingerprints
+        return fingerprints, voice.audio_sha256
     user = _user(target_id)
     if actor is not None and user.pk == actor.pk:
         raise ApiError(
             "cannot_block_self", "Moderators cannot block themselves.", param="id"
         )
     User.objects.filter(pk=user.pk).update(is_active=False)
-    return []
+    return [], ""
 
 
 def block_lift(*, actor, block_id, reason: str = "") -> Block:
@@ -234,11 +232,11 @@ def _reverse_block(block: Block) -> int:
         return 0
     if block.target == Target.ARTIFACT:
         return _artifacts_restore(Artifact.objects.filter(fingerprint=block.target_id))
-    voice = Voice.objects.filter(pk=block.target_id).first()
-    if voice is None or voice.audio_sha256 in _blocked_voice_hashes():
+    sha = block.audio_sha256
+    if sha in _blocked_voice_hashes():
         return 0  # the clip is still blocked through another voice row
-    Voice.objects.filter(audio_sha256=voice.audio_sha256).update(blocked_at=None)
-    return _artifacts_restore(_voice_artifacts(voice.audio_sha256))
+    Voice.objects.filter(audio_sha256=sha).update(blocked_at=None)
+    return _artifacts_restore(_voice_artifacts(sha))
 
 
 def _artifacts_restore(artifacts) -> int:

@@ -53,7 +53,8 @@ def quota_charge(*, user, characters: int, miss: bool) -> None:
     it commits, which is what makes the check and the charge one atomic step."""
     if not miss and not settings.TTS_QUOTA_CHARGE_HITS:
         return
-    assert connection.in_atomic_block, "quota_charge needs the caller's transaction"
+    if not connection.in_atomic_block:
+        raise RuntimeError("quota_charge must run in the request's transaction")
     start = period_start()
     limit = character_limit(user)
     if characters > limit:

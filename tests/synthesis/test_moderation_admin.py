@@ -367,3 +367,22 @@ def test_list_pages_use_a_bounded_number_of_queries(
         response = admin_client.get(f"{path}?all=")
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) >= 100
+
+
+@pytest.mark.django_db
+def test_a_synthesis_page_shows_its_provenance_and_player(admin_client, user):
+    artifact = make_artifact("Provenance of one request.", user=user)
+    request = SynthesisRequest.objects.get()
+    html = admin_client.get(
+        f"/admin/synthesis/synthesisrequest/{request.pk}/change/"
+    ).content.decode()
+    assert artifact.model_version in html
+    assert "attempts 1, engine 0.01 s" in html
+    assert "&quot;text&quot;: &quot;Provenance of one request.&quot;" in html
+    assert f'src="/admin-audio/artifact/{artifact.pk}"' in html
+    assert (
+        admin_client.get(
+            f"/admin/synthesis/synthesisrequest/{request.pk}/delete/"
+        ).status_code
+        == 403
+    )

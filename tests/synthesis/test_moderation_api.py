@@ -262,3 +262,14 @@ def test_purge_endpoint_reports_and_deletes_unreferenced_files(staff_api, user):
 def test_a_blocked_user_is_also_refused_by_a_new_client(staff_api, user):
     block(staff_api, "user", "alice")
     assert_error(client_for(user).get("/api/v1/me"), 401)
+
+
+def test_a_voice_block_can_be_lifted_after_the_voice_row_is_gone(user, staff_api):
+    voice = make_voice(user)
+    made = make_artifact("Made before the voice was deleted.", voice=voice)
+    created = block(staff_api, "voice", str(voice.pk)).json()
+    voice.delete()
+    lifted = staff_api.delete(f"/api/v1/moderation/blocks/{created['id']}")
+    assert lifted.status_code == 204
+    made.refresh_from_db()
+    assert made.status == "succeeded"
