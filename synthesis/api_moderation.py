@@ -46,6 +46,10 @@ class TargetInputSerializer(serializers.Serializer):
     reason = StrictCharField(required=False, allow_blank=True, default="")
 
 
+class PurgeInputSerializer(TargetInputSerializer):
+    dry_run = StrictBooleanField(required=False, default=False)
+
+
 def _paginated(view, request, queryset, serializer_class) -> Response:
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
@@ -130,12 +134,11 @@ class PurgeApi(APIView):
 
     permission_classes = [IsAdminUser]
 
-    class InputSerializer(TargetInputSerializer):
-        dry_run = StrictBooleanField(required=False, default=False)
-
-    @extend_schema(request=InputSerializer, responses={200: None}, tags=["moderation"])
+    @extend_schema(
+        request=PurgeInputSerializer, responses={200: None}, tags=["moderation"]
+    )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = PurgeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         report = moderation.purge(
