@@ -101,6 +101,27 @@ def _exceeded(characters: int, limit: int, used: int, start: date):
     )
 
 
+def quota_refund(*, artifact_id: int) -> None:
+    """A run that failed delivered nothing: its characters go back to the miss that
+    started it, which is the artifact's latest miss (a new miss only follows a failed or
+    purged run). Runs in the caller's transaction, once per failed run."""
+    miss = (
+        SynthesisRequest.objects.filter(
+            artifact_id=artifact_id, cache=SynthesisRequest.Cache.MISS
+        )
+        .order_by("-created_at")
+        .values("user_id", "characters", "created_at")
+        .first()
+    )
+    if miss is None:  # the history row was deleted meanwhile
+        return
+    CharacterUsage.objects.filter(
+        user_id=miss["user_id"],
+        period_start=period_start(miss["created_at"]),
+        characters__gte=miss["characters"],
+    ).update(characters=F("characters") - miss["characters"])
+
+
 def characters_used(*, user, start: date | None = None) -> int:
     start = start or period_start()
     row = (

@@ -363,8 +363,9 @@ def _render(artifact: Artifact) -> tuple[bytes, float]:
     ) / artifact.sample_rate
 
 
+@transaction.atomic
 def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
-    Artifact.objects.filter(
+    failed = Artifact.objects.filter(
         pk=artifact.pk, status=Status.RUNNING, attempts=attempt
     ).update(
         status=Status.FAILED,
@@ -372,6 +373,8 @@ def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) ->
         error_message=message[:2000],
         finished_at=timezone.now(),
     )
+    if failed:  # once per run: the fenced UPDATE changes the row only once
+        quota.quota_refund(artifact_id=artifact.pk)
 
 
 def _artifact_release(artifact: Artifact, attempt: int, message: str) -> None:

@@ -187,3 +187,23 @@ def test_the_default_limit_comes_from_settings(api, settings):
     settings.TTS_MONTHLY_CHARACTERS = 12
     assert api.get("/api/v1/me").json()["quota"]["characters_limit"] == 12
     assert_error(synthesize(api, text="Thirteen char"), 429, "quota_exceeded")
+
+
+def test_a_failed_run_gives_its_characters_back(api, user):
+    text = "This run will fail on the worker."
+    with worker_paused():
+        created = api.post("/api/v1/syntheses", {"text": text}, format="json")
+        assert created["X-Cache"] == "MISS"
+        assert api.get("/api/v1/me").json()["quota"]["characters_used"] == len(text)
+        # The worker runs another engine build than the one fingerprinted: a permanent
+        # failure, as after a partial deployment.
+        Artifact.objects.update(model_version="another-build")
+    done = api.get(f"/api/v1/syntheses/{created.json()['id']}?wait=30").json()
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "engine_error"
+    assert api.get("/api/v1/me").json()["quota"]["characters_used"] == 0
+    # Only once: a repeat is a new miss, charged again.
+    with worker_paused():
+        again = api.post("/api/v1/syntheses", {"text": text}, format="json")
+        assert again["X-Cache"] == "MISS"
+        assert api.get("/api/v1/me").json()["quota"]["characters_used"] == len(text)
