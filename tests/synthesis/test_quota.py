@@ -100,6 +100,7 @@ def test_fifty_concurrent_misses_against_ten_remaining_enqueue_exactly_ten(
 
 
 def test_concurrent_misses_are_limited_per_user(api, user, settings):
+    settings.RATELIMIT_ENABLE = True
     settings.TTS_MAX_CONCURRENT_MISSES = 4
     with worker_paused():
         responses = fire(api, texts("In flight", 20))
@@ -129,6 +130,7 @@ def test_concurrent_misses_are_limited_per_user(api, user, settings):
 
 
 def test_other_users_are_not_limited_by_someone_elses_runs(api, other_api, settings):
+    settings.RATELIMIT_ENABLE = True
     settings.TTS_MAX_CONCURRENT_MISSES = 1
     with worker_paused():
         first = api.post("/api/v1/syntheses", {"text": "Mine first."}, format="json")
@@ -137,6 +139,14 @@ def test_other_users_are_not_limited_by_someone_elses_runs(api, other_api, setti
         assert_error(second, 429, "too_many_concurrent_requests")
         theirs = other_api.post("/api/v1/syntheses", {"text": "Theirs."}, format="json")
         assert theirs.status_code == 202
+
+
+def test_load_tests_turn_the_concurrency_limit_off(api, settings):
+    settings.RATELIMIT_ENABLE = False
+    settings.TTS_MAX_CONCURRENT_MISSES = 1
+    with worker_paused():
+        responses = fire(api, texts("Load test", 5))
+    assert [r.status_code for r in responses] == [202] * 5
 
 
 def test_hits_are_free_and_misses_are_refused_once_the_quota_is_spent(api, user):
