@@ -1,10 +1,13 @@
-"""Builders for moderation tests: prompt voices with a stored clip, and artifacts made
-from them. The espeak test engine cannot clone, so audio of a prompt-voice artifact is
-real espeak speech stored under the artifact's fingerprint, as the worker would."""
+"""Support for the moderation and quota tests: prompt voices with a stored clip,
+artifacts made from them, and pausing the test worker. The espeak test engine cannot
+clone, so the audio of a prompt-voice artifact is real espeak speech stored under the
+artifact's fingerprint, as the worker would store it."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+from contextlib import contextmanager
 
 from django.utils import timezone
 
@@ -97,3 +100,17 @@ def make_artifact(text: str, *, voice: Voice | None = None, user=None) -> Artifa
             cache=SynthesisRequest.Cache.MISS,
         )
     return artifact
+
+
+@contextmanager
+def worker_paused(queue: str = "cpu"):
+    """Stops the test worker from taking new runs, so misses stay queued; every
+    message sent meanwhile is delivered once it resumes."""
+    from tts_platform.celery import app
+
+    node = f"test-{os.getpid()}@localhost"
+    assert app.control.cancel_consumer(queue, destination=[node], reply=True)
+    try:
+        yield
+    finally:
+        app.control.add_consumer(queue, destination=[node], reply=True)

@@ -9,7 +9,7 @@ from synthesis.models import Artifact, AuditEntry, Block, Voice
 from tests.conftest import client_for
 from tests.helpers import assert_error, audio_bytes, synthesize
 
-from .moderation_support import make_artifact, make_voice
+from .moderation_support import make_artifact, make_voice, worker_paused
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -273,3 +273,36 @@ def test_a_voice_block_can_be_lifted_after_the_voice_row_is_gone(user, staff_api
     assert lifted.status_code == 204
     made.refresh_from_db()
     assert made.status == "succeeded"
+
+
+def test_a_run_in_flight_that_gets_blocked_never_becomes_audio(api, staff_api):
+    text = "Blocked while it waits for the worker."
+    with worker_paused():
+        queued = api.post("/api/v1/syntheses", {"text": text}, format="json").json()
+        assert queued["status"] == "queued"
+        created = block(staff_api, "artifact", queued["fingerprint"]).json()
+    detail = api.get(f"/api/v1/syntheses/{queued['id']}?wait=5").json()
+    assert detail["status"] == "blocked"
+    artifact = Artifact.objects.get(fingerprint=queued["fingerprint"])
+    assert artifact.attempts == 0  # the worker found nothing to claim
+
+    staff_api.delete(f"/api/v1/moderation/blocks/{created['id']}")
+    artifact.refresh_from_db()
+    assert artifact.status == "purged"
+    again = synthesize(api, text=text)
+    assert again["X-Cache"] == "MISS"
+    assert again.json()["status"] == "succeeded"
+
+
+def test_a_stale_pointer_to_a_tombstone_is_not_served(api, staff_api, results_redis):
+    first = synthesize(api, text="A pointer that outlived its block.").json()
+    block(staff_api, "artifact", first["fingerprint"])
+    artifact = Artifact.objects.get(fingerprint=first["fingerprint"])
+    cache.pointer_set(artifact)  # e.g. re-warmed by a request racing the block
+
+    again = synthesize(api, text="A pointer that outlived its block.")
+    assert again.json()["status"] == "blocked"
+    assert again.json()["audio_url"] is None
+    assert not results_redis.exists(cache.pointer_key(artifact.fingerprint))
+    artifact.refresh_from_db()
+    assert artifact.hit_count == 0

@@ -2,9 +2,7 @@
 monthly characters charged only for misses, a per-user limit of runs in flight, both
 race-free under concurrent requests, and /api/v1/me reporting the same numbers."""
 
-import os
 import threading
-from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -15,24 +13,12 @@ from synthesis import quota
 from synthesis.models import Artifact, SynthesisRequest
 from tests.helpers import assert_error, synthesize
 
+from .moderation_support import worker_paused
+
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("celery_worker"),
 ]
-
-
-@contextmanager
-def worker_paused(queue: str = "cpu"):
-    """Stops the test worker from taking new runs, so misses stay queued; every
-    message sent meanwhile is delivered once it resumes."""
-    from tts_platform.celery import app
-
-    node = f"test-{os.getpid()}@localhost"
-    assert app.control.cancel_consumer(queue, destination=[node], reply=True)
-    try:
-        yield
-    finally:
-        app.control.add_consumer(queue, destination=[node], reply=True)
 
 
 def fire(client: APIClient, texts: list[str]) -> list:
