@@ -5,6 +5,7 @@ and the block / unblock / purge actions of synthesis/admin_actions.py."""
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
@@ -50,6 +51,29 @@ class BlockedFilter(admin.SimpleListFilter):
         return queryset
 
 
+_FINGERPRINT = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+class FingerprintSearchMixin:
+    """A search term that looks like a fingerprint, or the 16-character prefix the
+    lists show, also matches fingerprints: exactly (the unique index) when complete,
+    by prefix otherwise."""
+
+    fingerprint_lookup = "fingerprint"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        term = search_term.strip().lower()
+        if _FINGERPRINT.match(term):
+            lookup = self.fingerprint_lookup + (
+                "" if len(term) == 64 else "__startswith"
+            )
+            results = results | queryset.filter(**{lookup: term})
+        return results, may_have_duplicates
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written only by services: visible, never added or edited here."""
 
@@ -63,7 +87,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(ModerationAdminMixin, ReadOnlyAdmin):
+class ArtifactAdmin(ModerationAdminMixin, FingerprintSearchMixin, ReadOnlyAdmin):
     list_display = [
         "short_fingerprint",
         "status",
@@ -77,7 +101,7 @@ class ArtifactAdmin(ModerationAdminMixin, ReadOnlyAdmin):
         "player",
     ]
     list_filter = ["status", "engine", "model_version", "created_at"]
-    search_fields = ["=fingerprint", "inputs__text"]
+    search_fields = ["inputs__text"]
     date_hierarchy = "created_at"
     fieldsets = [
         (None, {"fields": ["fingerprint", "status", "error_code", "error_message"]}),
@@ -163,7 +187,8 @@ def block_artifacts_of_selected(modeladmin, request, queryset):
 
 
 @admin.register(SynthesisRequest)
-class SynthesisRequestAdmin(ReadOnlyAdmin):
+class SynthesisRequestAdmin(FingerprintSearchMixin, ReadOnlyAdmin):
+    fingerprint_lookup = "artifact__fingerprint"
     action_form = ModerationActionForm
     actions = [block_artifacts_of_selected]
     list_display = [
@@ -187,7 +212,7 @@ class SynthesisRequestAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_select_related = ["user", "artifact"]
-    search_fields = ["text", "user__username", "=artifact__fingerprint"]
+    search_fields = ["text", "user__username"]
     date_hierarchy = "created_at"
     fields = [
         "id",

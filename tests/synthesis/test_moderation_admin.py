@@ -169,12 +169,17 @@ def test_search_filters_and_read_only_provenance(admin_client, user, other_user)
 
     assert results("/admin/synthesis/artifact/?q=aardvark") == [mine]
     assert results(f"/admin/synthesis/artifact/?q={theirs.fingerprint}") == [theirs]
+    assert results(f"/admin/synthesis/artifact/?q={theirs.fingerprint[:16]}") == [
+        theirs
+    ]
     assert results("/admin/synthesis/artifact/?status__exact=blocked") == [theirs]
     assert results("/admin/synthesis/artifact/?engine__exact=espeak") != []
     requests = "/admin/synthesis/synthesisrequest/"
     assert [r.artifact for r in results(f"{requests}?q=bob")] == [theirs]
     assert [r.artifact for r in results(f"{requests}?q=aardvark")] == [mine]
     assert [r.artifact for r in results(f"{requests}?q={mine.fingerprint}")] == [mine]
+    prefix = mine.fingerprint[:16].upper()
+    assert [r.artifact for r in results(f"{requests}?q={prefix}")] == [mine]
     assert [r.artifact for r in results(f"{requests}?status=blocked")] == [theirs]
     assert len(results(f"{requests}?cache__exact=miss")) == 2
     assert results(f"{requests}?cache__exact=hit") == []
