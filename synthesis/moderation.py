@@ -108,6 +108,22 @@ def _blocked_voice_hashes() -> set[str]:
     )
 
 
+def clip_refuse_blocked(voice_part: dict) -> None:
+    """400 `voice_blocked` when a prompt voice's clip is blocked, whichever voice row
+    or upload carries it (an ad-hoc upload of a blocked clip makes a new, unblocked
+    row with the same audio)."""
+    sha = voice_part.get("audio_sha256")
+    if (
+        sha
+        and Block.objects.filter(
+            target=Target.VOICE, audio_sha256=sha, lifted_at__isnull=True
+        ).exists()
+    ):
+        raise ApiError(
+            "voice_blocked", "This voice was blocked by a moderator.", param="voice"
+        )
+
+
 # --- Blocking ---------------------------------------------------------------------------
 
 

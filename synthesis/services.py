@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tts_platform.errors import ApiError
 
-from . import audio, cache, quota, storage
+from . import audio, cache, moderation, quota, storage
 from . import fingerprint as fp
 from .engines import Engine, EngineError, get_engine
 from .models import Artifact, SynthesisRequest
@@ -88,6 +88,7 @@ def synthesis_create(
             param="sample_rate",
         )
     voice = voice or voice_resolve(user=user, engine=engine, voice_id=data.voice)
+    moderation.clip_refuse_blocked(voice.fingerprint_part)
     inputs = fp.canonical_inputs(
         engine=engine.name,
         model=engine.identity(),

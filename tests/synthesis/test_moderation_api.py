@@ -306,3 +306,21 @@ def test_a_stale_pointer_to_a_tombstone_is_not_served(api, staff_api, results_re
     assert not results_redis.exists(cache.pointer_key(artifact.fingerprint))
     artifact.refresh_from_db()
     assert artifact.hit_count == 0
+
+
+def test_a_blocked_clip_uploaded_again_is_still_refused(
+    api, user, other_user, staff_api
+):
+    blocked = make_voice(other_user)
+    block(staff_api, "voice", str(blocked.pk))
+    # The same audio arrives again after the block, as a new voice row.
+    again = make_voice(user, name="re-upload")
+    assert again.audio_sha256 == blocked.audio_sha256
+    assert again.blocked_at is None
+    refused = api.post(
+        "/api/v1/syntheses",
+        {"text": "Anything.", "voice": str(again.pk)},
+        format="json",
+    )
+    assert_error(refused, 400, "voice_blocked", param="voice")
+    assert not Artifact.objects.exists()
