@@ -32,3 +32,25 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class CharacterUsage(models.Model):
+    """Characters charged to a user in one calendar month (UTC): the single source of
+    truth for quota enforcement and for what /api/v1/me reports. Updated only under a
+    row lock (synthesis/quota.py), so concurrent requests cannot overspend."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage"
+    )
+    period_start = models.DateField()
+    characters = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "period_start"], name="one_usage_row_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period_start}: {self.characters}"

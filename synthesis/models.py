@@ -160,3 +160,87 @@ class EngineIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engine} {self.identity[:12]} on {self.host}"
+
+
+class Block(models.Model):
+    """A moderator's block of an artifact, a voice or a user. The row is the record of
+    why something is blocked; the effect lives on the target (Artifact status,
+    Voice.blocked_at, User.is_active). Lifting keeps the row (lifted_at)."""
+
+    class Target(models.TextChoices):
+        ARTIFACT = "artifact"
+        VOICE = "voice"
+        USER = "user"
+
+    target = models.CharField(max_length=10, choices=Target.choices)
+    # The fingerprint, the voice's UUID or the username (API.md "Staff and operations").
+    target_id = models.CharField(max_length=150)
+    # For a voice: the audio_sha256 of its clip, which is what is blocked (every voice
+    # row with that clip); kept here so the block can be lifted after the row is gone.
+    audio_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one active block per target: blocking twice is a conflict.
+            models.UniqueConstraint(
+                fields=["target", "target_id"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="one_active_block_per_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.target_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+class AuditEntry(models.Model):
+    """Append-only log of moderation actions (block, unblock, purge)."""
+
+    class Action(models.TextChoices):
+        BLOCK = "block"
+        UNBLOCK = "unblock"
+        PURGE = "purge"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept in clear so the log still names the moderator after the account is gone.
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    target = models.CharField(max_length=10, choices=Block.Target.choices)
+    target_id = models.CharField(max_length=150)
+    reason = models.TextField(blank=True)
+    # What the action did (e.g. the artifacts and bytes a purge removed).
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.actor_username} {self.action} {self.target} {self.target_id}"

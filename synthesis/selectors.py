@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.http import Http404
-from django.utils import timezone
 
-from .models import Artifact, SynthesisRequest
+from . import quota
+from .models import Artifact, AuditEntry, Block, SynthesisRequest
 
 Outcome = SynthesisRequest.Cache
 
@@ -49,29 +48,14 @@ def synthesis_list(
     return queryset.order_by("-created_at")
 
 
-def _month_start(now):
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _next_month(start):
-    return (start.replace(day=28) + timezone.timedelta(days=4)).replace(day=1)
-
-
 def user_quota(*, user) -> dict:
-    """Characters this month. Cache hits are free: only misses cost engine time."""
-    start = _month_start(timezone.now())
-    used = (
-        SynthesisRequest.objects.filter(user=user, created_at__gte=start)
-        .exclude(cache=Outcome.HIT)
-        .aggregate(total=Sum("characters"))["total"]
-    )
-    limit = user.monthly_character_limit
+    """This month's characters, read from the row quota enforcement charges
+    (synthesis/quota.py). Cache hits are free unless TTS_QUOTA_CHARGE_HITS is set."""
+    start = quota.period_start()
     return {
-        "characters_limit": limit
-        if limit is not None
-        else settings.TTS_MONTHLY_CHARACTERS,
-        "characters_used": used or 0,
-        "period_end": _next_month(start).isoformat(),
+        "characters_limit": quota.character_limit(user),
+        "characters_used": quota.characters_used(user=user, start=start),
+        "period_end": quota.period_end(start).isoformat(),
     }
 
 
@@ -118,3 +102,26 @@ def platform_stats() -> dict:
         "artifacts": artifacts["artifacts"],
         "bytes_stored": artifacts["bytes_stored"] or 0,
     }
+
+
+# --- Moderation (staff only; the API and the admin check is_staff) --------------------
+
+
+def block_list(*, target: str = "", include_lifted: bool = False):
+    queryset = Block.objects.select_related("created_by", "lifted_by")
+    if not include_lifted:
+        queryset = queryset.filter(lifted_at__isnull=True)
+    if target:
+        queryset = queryset.filter(target=target)
+    return queryset.order_by("-created_at", "-id")
+
+
+def audit_list(*, target: str = "", target_id: str = "", action: str = ""):
+    queryset = AuditEntry.objects.all()
+    if target:
+        queryset = queryset.filter(target=target)
+    if target_id:
+        queryset = queryset.filter(target_id=target_id)
+    if action:
+        queryset = queryset.filter(action=action)
+    return queryset.order_by("-created_at", "-id")

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tts_platform.errors import ApiError
 
-from . import audio, cache, storage
+from . import audio, cache, moderation, quota, storage
 from . import fingerprint as fp
 from .engines import Engine, EngineError, EngineUnavailable, get_engine
 from .models import Artifact, SynthesisRequest
@@ -88,6 +88,7 @@ def synthesis_create(
             param="sample_rate",
         )
     voice = voice or voice_resolve(user=user, engine=engine, voice_id=data.voice)
+    moderation.clip_refuse_blocked(voice.fingerprint_part)
     inputs = fp.canonical_inputs(
         engine=engine.name,
         model=_engine_identity(engine),
@@ -117,6 +118,10 @@ def synthesis_create(
 
     with transaction.atomic():
         artifact, outcome = _artifact_get_or_claim(fingerprint, inputs, engine)
+        if artifact.status != Status.BLOCKED:  # a tombstone delivers nothing: free
+            quota.quota_charge(
+                user=user, characters=len(text), miss=outcome == Outcome.MISS
+            )
         request = SynthesisRequest.objects.create(
             artifact=artifact, cache=outcome, latency_ms=_ms_since(started), **record
         )
@@ -152,6 +157,9 @@ def _answer_from_pointer(fingerprint: str, record: dict, started: float):
                 Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
             )
             if counted:
+                quota.quota_charge(
+                    user=record["user"], characters=record["characters"], miss=False
+                )
                 return SynthesisRequest.objects.create(
                     artifact_id=pointer.artifact_id,
                     cache=Outcome.HIT,
@@ -372,13 +380,14 @@ def _render(artifact: Artifact) -> tuple[bytes, float, float]:
     )
     engine_seconds = time.perf_counter() - started
     samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
-    audio.check_output(samples, artifact.sample_rate, characters=len(inputs["text"]))
+    audio.check_output(samples, artifact.sample_rate, text=inputs["text"])
     duration = len(samples) / artifact.sample_rate
     return audio.encode_wav(samples, artifact.sample_rate), duration, engine_seconds
 
 
+@transaction.atomic
 def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
-    Artifact.objects.filter(
+    failed = Artifact.objects.filter(
         pk=artifact.pk, status=Status.RUNNING, attempts=attempt
     ).update(
         status=Status.FAILED,
@@ -386,6 +395,8 @@ def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) ->
         error_message=message[:2000],
         finished_at=timezone.now(),
     )
+    if failed:  # once per run: the fenced UPDATE changes the row only once
+        quota.quota_refund(artifact_id=artifact.pk)
 
 
 def _artifact_release(artifact: Artifact, attempt: int, message: str) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_voices
+from . import api, api_moderation, api_voices
 
 app_name = "synthesis"
 
@@ -25,5 +25,25 @@ urlpatterns = [
         "voices/<str:voice_id>/audio",
         api_voices.VoiceAudioApi.as_view(),
         name="voice-audio",
+    ),
+    path(
+        "moderation/blocks",
+        api_moderation.BlockListCreateApi.as_view(),
+        name="moderation-blocks",
+    ),
+    path(
+        "moderation/blocks/<str:block_id>",
+        api_moderation.BlockLiftApi.as_view(),
+        name="moderation-block",
+    ),
+    path(
+        "moderation/audit",
+        api_moderation.AuditListApi.as_view(),
+        name="moderation-audit",
+    ),
+    path(
+        "moderation/purge",
+        api_moderation.PurgeApi.as_view(),
+        name="moderation-purge",
     ),
 ]

@@ -200,6 +200,11 @@ TTS_DEFAULT_SAMPLE_RATE = 24000
 TTS_SAMPLE_RATES = (16000, 22050, 24000, 44100, 48000)
 TTS_MAX_ATTEMPTS = env.int("TTS_MAX_ATTEMPTS", default=3)
 TTS_MONTHLY_CHARACTERS = env.int("TTS_MONTHLY_CHARACTERS", default=1_000_000)
+# Cache hits (and requests joining a run in flight) cost no engine time: free unless set.
+TTS_QUOTA_CHARGE_HITS = env.bool("TTS_QUOTA_CHARGE_HITS", default=False)
+# Misses per user whose engine run may be queued or running at once (off with
+# RATELIMIT_ENABLE=false, like the other request-rate limits).
+TTS_MAX_CONCURRENT_MISSES = env.int("TTS_MAX_CONCURRENT_MISSES", default=4)
 TTS_REGISTRATION_OPEN = env.bool("TTS_REGISTRATION_OPEN", default=True)
 # Soft and hard limits of one engine run; the broker's visibility timeout must exceed
 # the hard limit or a long run is delivered twice (research/reliability.md §2).

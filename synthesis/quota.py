@@ -1,0 +1,134 @@
+"""Monthly character quotas and the per-user limit of engine runs in flight.
+
+Both are enforced in Postgres inside the synthesis_create transaction. The user's usage
+row for the month is locked (SELECT ... FOR UPDATE), so concurrent requests of one user
+are checked and charged one after the other; a rejection raises, and the rollback undoes
+the whole request, artifact claim included, so nothing is enqueued or charged.
+
+Only misses cost engine time, so only misses are charged and limited. Hits and requests
+that join a run in flight (coalesced) are free unless TTS_QUOTA_CHARGE_HITS is set."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import CharacterUsage
+from tts_platform.errors import ApiError
+
+from .models import Artifact, SynthesisRequest
+
+IN_FLIGHT = (Artifact.Status.QUEUED, Artifact.Status.RUNNING)
+# A run usually finishes within seconds; clients retry after this many.
+CONCURRENCY_RETRY_AFTER = 2
+
+
+def period_start(now: datetime | None = None) -> date:
+    now = now or timezone.now()
+    return now.astimezone(UTC).date().replace(day=1)
+
+
+def period_end(start: date) -> datetime:
+    year, month = (
+        (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    )
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def character_limit(user) -> int:
+    limit = user.monthly_character_limit
+    return settings.TTS_MONTHLY_CHARACTERS if limit is None else limit
+
+
+def quota_charge(*, user, characters: int, miss: bool) -> None:
+    """Charges `characters` to the user's month, or raises a 429 ApiError
+    (`quota_exceeded`, `too_many_concurrent_requests`) with Retry-After.
+
+    Must run inside the transaction that records the request: the row lock is held until
+    it commits, which is what makes the check and the charge one atomic step."""
+    if not miss and not settings.TTS_QUOTA_CHARGE_HITS:
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("quota_charge must run in the request's transaction")
+    start = period_start()
+    limit = character_limit(user)
+    if characters > limit:
+        _exceeded(characters, limit, 0, start)
+    # INSERT ... ON CONFLICT DO NOTHING, then lock the row: the first request of a month
+    # creates it, every request then serializes on it.
+    CharacterUsage.objects.bulk_create(
+        [CharacterUsage(user=user, period_start=start)], ignore_conflicts=True
+    )
+    usage = CharacterUsage.objects.select_for_update().get(
+        user=user, period_start=start
+    )
+    if usage.characters + characters > limit:
+        _exceeded(characters, limit, usage.characters, start)
+    # The concurrency limit is a request-rate limit: RATELIMIT_ENABLE=false (load tests)
+    # turns it off like the others. The character quota always applies.
+    if miss and settings.RATELIMIT_ENABLE:
+        # Under READ COMMITTED this count runs after the lock was granted, so it sees
+        # every request committed by the previous holder of the lock.
+        in_flight = SynthesisRequest.objects.filter(
+            user=user,
+            cache=SynthesisRequest.Cache.MISS,
+            artifact__status__in=IN_FLIGHT,
+        ).count()
+        if in_flight >= settings.TTS_MAX_CONCURRENT_MISSES:
+            raise ApiError(
+                "too_many_concurrent_requests",
+                f"{in_flight} of your syntheses are still running; the limit is "
+                f"{settings.TTS_MAX_CONCURRENT_MISSES}. Retry when one has finished.",
+                status_code=429,
+                headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
+            )
+    CharacterUsage.objects.filter(pk=usage.pk).update(
+        characters=F("characters") + characters
+    )
+
+
+def _exceeded(characters: int, limit: int, used: int, start: date):
+    retry_after = math.ceil((period_end(start) - timezone.now()).total_seconds())
+    raise ApiError(
+        "quota_exceeded",
+        f"This request needs {characters} characters; {max(0, limit - used)} of your "
+        f"{limit} monthly characters are left.",
+        status_code=429,
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
+
+
+def quota_refund(*, artifact_id: int) -> None:
+    """A run that failed delivered nothing: its characters go back to the miss that
+    started it, which is the artifact's latest miss (a new miss only follows a failed or
+    purged run). Runs in the caller's transaction, once per failed run."""
+    miss = (
+        SynthesisRequest.objects.filter(
+            artifact_id=artifact_id, cache=SynthesisRequest.Cache.MISS
+        )
+        .order_by("-created_at")
+        .values("user_id", "characters", "created_at")
+        .first()
+    )
+    if miss is None:  # the history row was deleted meanwhile
+        return
+    CharacterUsage.objects.filter(
+        user_id=miss["user_id"],
+        period_start=period_start(miss["created_at"]),
+        characters__gte=miss["characters"],
+    ).update(characters=F("characters") - miss["characters"])
+
+
+def characters_used(*, user, start: date | None = None) -> int:
+    start = start or period_start()
+    row = (
+        CharacterUsage.objects.filter(user=user, period_start=start)
+        .values_list("characters", flat=True)
+        .first()
+    )
+    return row or 0
