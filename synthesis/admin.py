@@ -41,21 +41,27 @@ def short(text: str, length: int = 60) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-class BlockedFilter(admin.SimpleListFilter):
-    """Moderation state of a model with a nullable `blocked_at`."""
+def timestamp_set_filter(field: str, title: str, when_set: str, when_unset: str):
+    """A list filter on whether a nullable timestamp (blocked_at, lifted_at) is set."""
 
-    title = "moderation"
-    parameter_name = "moderation"
+    class TimestampSetFilter(admin.SimpleListFilter):
+        parameter_name = title
 
-    def lookups(self, request, model_admin):
-        return [("blocked", "Blocked"), ("active", "Not blocked")]
+        def lookups(self, request, model_admin):
+            return [("set", when_set), ("unset", when_unset)]
 
-    def queryset(self, request, queryset):
-        if self.value() == "blocked":
-            return queryset.filter(blocked_at__isnull=False)
-        if self.value() == "active":
-            return queryset.filter(blocked_at__isnull=True)
-        return queryset
+        def queryset(self, request, queryset):
+            if self.value() in ("set", "unset"):
+                return queryset.filter(**{f"{field}__isnull": self.value() == "unset"})
+            return queryset
+
+    TimestampSetFilter.title = title
+    return TimestampSetFilter
+
+
+BlockedFilter = timestamp_set_filter(
+    "blocked_at", "moderation", "Blocked", "Not blocked"
+)
 
 
 _FINGERPRINT = re.compile(r"^[0-9a-f]{8,64}$")
@@ -330,19 +336,7 @@ class VoiceAdmin(ModerationAdminMixin, admin.ModelAdmin):
         return audio_player(voice_audio_url(obj.pk))
 
 
-class BlockActiveFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "Active"), ("lifted", "Lifted")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(lifted_at__isnull=True)
-        if self.value() == "lifted":
-            return queryset.filter(lifted_at__isnull=False)
-        return queryset
+BlockActiveFilter = timestamp_set_filter("lifted_at", "state", "Lifted", "Active")
 
 
 @admin.action(description="Lift selected blocks")

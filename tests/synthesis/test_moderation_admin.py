@@ -122,7 +122,7 @@ def test_voice_and_user_actions(admin_client, user, other_user):
     act(admin_client, "synthesis/voice", "block_selected", [voice.pk], "impersonation")
     voice.refresh_from_db()
     assert voice.blocked_at is not None
-    blocked = admin_client.get("/admin/synthesis/voice/?moderation=blocked")
+    blocked = admin_client.get("/admin/synthesis/voice/?moderation=set")
     assert list(blocked.context["cl"].result_list) == [voice]
     act(admin_client, "synthesis/voice", "unblock_selected", [voice.pk])
     voice.refresh_from_db()
