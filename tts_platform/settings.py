@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "synthesis.metrics.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +207,15 @@ TTS_REGISTRATION_OPEN = env.bool("TTS_REGISTRATION_OPEN", default=True)
 # the hard limit or a long run is delivered twice (research/reliability.md §2).
 TTS_TASK_SOFT_TIME_LIMIT = env.int("TTS_TASK_SOFT_TIME_LIMIT", default=600)
 TTS_TASK_TIME_LIMIT = env.int("TTS_TASK_TIME_LIMIT", default=660)
+
+# Benchmarks only: registers the "espeak-sim" engine with this real-time factor.
+TTS_SIM_RTF = env.float("TTS_SIM_RTF", default=0.0)
+
+# --- Metrics ----------------------------------------------------------------------------
+# /metrics answers localhost, or anyone sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where the counters are kept (default: the broker Redis, which does not evict).
+METRICS_REDIS_URL = env.str("METRICS_REDIS_URL", default="")
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
