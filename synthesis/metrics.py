@@ -75,6 +75,8 @@ def _redis():
     import redis
 
     url = getattr(settings, "METRICS_REDIS_URL", "") or settings.CELERY_BROKER_URL
+    if url.startswith("redis+socket://"):  # kombu's spelling of a Unix socket
+        url = "unix://" + url.removeprefix("redis+socket://")
     # redis-py drops inherited connections after a fork, so a pool built before the
     # Celery or gunicorn fork is safe in the children.
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
