@@ -22,20 +22,25 @@ from harness import IMG, Http, machine, percentiles, platform, save  # noqa: E40
 TEXT = "A line everyone asks for again and again."
 
 
-def run_block(base, key, kind, seconds, clients):
+def text_of(number: int) -> str:
+    return TEXT if number == 0 else f"{TEXT} Take {number}."
+
+
+def run_block(base, key, kind, seconds, clients, texts=1):
     latencies: list[float] = []
     errors = [0]
     stop = time.perf_counter() + seconds
     lock = threading.Lock()
 
-    def client():
+    def client(number):
         http = Http(base, key)
+        text = text_of(number % texts)
         mine = []
         while time.perf_counter() < stop:
             started = time.perf_counter()
             if kind == "hit":
                 status, headers, _ = http.request(
-                    "POST", "/api/v1/syntheses", {"text": TEXT}
+                    "POST", "/api/v1/syntheses", {"text": text}
                 )
                 ok = status == 200 and headers.get("X-Cache") == "HIT"
             else:
@@ -49,7 +54,7 @@ def run_block(base, key, kind, seconds, clients):
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -63,13 +68,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per block")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--texts",
+        type=int,
+        default=1,
+        help="cached texts the hit clients spread over (1: all hit one artifact)",
+    )
     args = parser.parse_args()
+    name = "hit_vs_bare" if args.texts == 1 else "hit_vs_bare_spread"
 
-    with platform("hit_vs_bare", web_workers=2, threads=4) as (base, key, _):
+    with platform(name, web_workers=2, threads=4) as (base, key, _):
         http = Http(base, key)
-        status, _, body = http.json("POST", "/api/v1/syntheses?wait=30", {"text": TEXT})
-        assert status == 200 and body["cache"] == "miss", body
-        run_block(base, key, "hit", 2, args.clients)  # warm-up
+        for number in range(args.texts):
+            status, _, body = http.json(
+                "POST", "/api/v1/syntheses?wait=30", {"text": text_of(number)}
+            )
+            assert status == 200 and body["cache"] == "miss", body
+        run_block(base, key, "hit", 2, args.clients, args.texts)  # warm-up
         run_block(base, key, "bare", 2, args.clients)
         data = {
             k: {"latencies": [], "seconds": 0.0, "errors": 0} for k in ("hit", "bare")
@@ -78,7 +93,7 @@ def main() -> None:
             order = ("hit", "bare") if round_ % 2 == 0 else ("bare", "hit")
             for kind in order:
                 lat, elapsed, errors = run_block(
-                    base, key, kind, args.seconds, args.clients
+                    base, key, kind, args.seconds, args.clients, args.texts
                 )
                 data[kind]["latencies"].extend(lat)
                 data[kind]["seconds"] += elapsed
@@ -88,6 +103,7 @@ def main() -> None:
         "machine": machine(),
         "clients": args.clients,
         "gunicorn": "2 workers x 4 threads",
+        "hit_texts": args.texts,
     }
     for kind, d in data.items():
         result[kind] = {
@@ -96,11 +112,11 @@ def main() -> None:
             "errors": d["errors"],
         }
     result["hit_over_bare_p50"] = round(result["hit"]["p50"] / result["bare"]["p50"], 2)
-    save("hit_vs_bare", result)
-    plot(data, result)
+    save(name, result)
+    plot(data, result, name)
 
 
-def plot(data, result) -> None:
+def plot(data, result, name) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,7 +142,7 @@ def plot(data, result) -> None:
     right.set_title(f"Throughput ({result['clients']} clients, gunicorn 2 workers)")
     fig.tight_layout()
     IMG.mkdir(parents=True, exist_ok=True)
-    fig.savefig(IMG / "bench-hit-vs-bare.png", dpi=110)
+    fig.savefig(IMG / f"bench-{name.replace('_', '-')}.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 from dataclasses import dataclass
 
 import soundfile
+from django.core.cache import caches
 
 from . import audio, storage
 
@@ -29,6 +31,8 @@ class Format:
 
 
 MASTER = "wav"
+# How long a request waits for another process's encoding before encoding itself.
+ENCODE_WAIT_S = 30
 FORMATS: dict[str, Format] = {
     "wav": Format("wav", "audio/wav", "WAV", "PCM_16"),
     "flac": Format("flac", "audio/flac", "FLAC", "PCM_16"),
@@ -56,11 +60,31 @@ def stored_name(artifact, fmt: str) -> str:
     if fmt == MASTER:
         return artifact.audio_name
     name = storage.artifact_audio_name(artifact.fingerprint, fmt)
-    if not storage.exists(name):
-        with storage.open_file(artifact.audio_name) as handle:
-            master = handle.read()
-        storage.write_atomic(name, encode(master, fmt, serial=_serial(artifact)))
+    deadline = time.monotonic() + ENCODE_WAIT_S
+    # A herd of first requests would otherwise all encode at once: one claims the
+    # encoding, the others wait for its file (and encode themselves past the deadline).
+    while not storage.exists(name):
+        if _claim(name) or time.monotonic() > deadline:
+            try:
+                with storage.open_file(artifact.audio_name) as handle:
+                    master = handle.read()
+                data = encode(master, fmt, serial=_serial(artifact))
+                storage.write_atomic(name, data)
+            finally:
+                _release(name)
+            break
+        time.sleep(0.02)
     return name
+
+
+def _claim(name: str) -> bool:
+    # add() is False when another process holds the claim; None when Redis is
+    # unreachable (exceptions are ignored), and then everyone encodes.
+    return caches["default"].add(f"tts:encoding:{name}", 1, ENCODE_WAIT_S) is not False
+
+
+def _release(name: str) -> None:
+    caches["default"].delete(f"tts:encoding:{name}")
 
 
 def derived_names(fingerprint: str) -> list[str]:
