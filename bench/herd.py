@@ -125,12 +125,21 @@ def plot(rounds, clients) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     colors = {"MISS": "tab:red", "COALESCED": "tab:orange", "HIT": "tab:blue"}
     for index, r in enumerate(rounds):
-        for ms, cache, _ in r["latencies"]:
+        # The leader (miss) last and larger, so the followers do not hide it.
+        for ms, cache, _ in sorted(r["latencies"], key=lambda x: x[1] == "MISS"):
+            leader = cache == "MISS"
             ax.scatter(
-                index + 1, ms / 1000, color=colors.get(cache, "black"), s=12, alpha=0.6
+                index + 1,
+                ms / 1000,
+                color=colors.get(cache, "black"),
+                s=60 if leader else 12,
+                alpha=1.0 if leader else 0.6,
+                edgecolors="black" if leader else "none",
+                zorder=3 if leader else 2,
             )
     for cache, color in colors.items():
         ax.scatter([], [], color=color, label=cache.lower())
+    ax.set_xticks(range(1, len(rounds) + 1))
     ax.set_xlabel("round (a new input each round)")
     ax.set_ylabel("time to audio (s)")
     ax.set_title(f"{clients} identical concurrent requests: one engine run each round")

@@ -317,9 +317,9 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     if artifact is None:
         return
     started = time.perf_counter()
-    outcome, saved = "failed", 0.0
+    outcome, saved, seconds = "failed", 0.0, None
     try:
-        outcome, saved = _artifact_run(artifact, final_attempt, started)
+        outcome, saved, seconds = _artifact_run(artifact, final_attempt, started)
     except TransientFailure:
         outcome = "retried"
         raise
@@ -327,27 +327,28 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
         metrics.engine_run(
             engine=artifact.engine,
             outcome=outcome,
-            seconds=time.perf_counter() - started,
+            seconds=seconds if seconds is not None else time.perf_counter() - started,
             seconds_saved=saved,
         )
 
 
 def _artifact_run(
     artifact: Artifact, final_attempt: bool, started: float
-) -> tuple[str, float]:
-    """(outcome, engine seconds saved by the requests that joined this run)."""
+) -> tuple[str, float, float | None]:
+    """(outcome, engine seconds saved by the requests that joined this run, engine
+    seconds of a successful run as recorded on the artifact)."""
     attempt = artifact.attempts
     try:
         result = _render(artifact)
     except EngineError as error:
         if error.permanent or final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS:
             _artifact_fail(artifact, attempt, "engine_error", str(error))
-            return "failed", 0.0
+            return "failed", 0.0, None
         _artifact_release(artifact, attempt, str(error))
         raise TransientFailure(str(error)) from error
     except audio.AudioRejected as error:
         _artifact_fail(artifact, attempt, error.code, str(error))
-        return "failed", 0.0
+        return "failed", 0.0, None
     engine_seconds = time.perf_counter() - started
     data, duration = result
     name = storage.artifact_audio_name(artifact.fingerprint)
@@ -370,11 +371,11 @@ def _artifact_run(
             artifact.refresh_from_db()
             transaction.on_commit(lambda: cache.pointer_set(artifact))
     if not done:
-        return "superseded", 0.0  # the claim was lost to a newer run
+        return "superseded", 0.0, None  # the claim was lost to a newer run
     # Requests that joined this run while it was in flight; later repeats are hits
     # and credit their saving themselves.
     joined = artifact.requests.filter(cache=Outcome.COALESCED).count()
-    return "succeeded", joined * engine_seconds
+    return "succeeded", joined * engine_seconds, engine_seconds
 
 
 def _artifact_claim(artifact_id: int) -> Artifact | None:
