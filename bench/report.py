@@ -100,7 +100,8 @@ def herd(r: dict) -> str:
     lag = r["followers_minus_leader_ms"]
     return (
         f"### 3. {r['clients']} concurrent identical requests\n\n"
-        f"{r['machine']}; {r['simulation']}; a new input each round.\n\n"
+        f"{r['machine']}; {r['simulation']}; gunicorn {r.get('gunicorn', '')}; "
+        "a new input each round.\n\n"
         + table(
             [
                 "round",
