@@ -55,6 +55,11 @@ def hit_vs_bare(r: dict, spread: dict | None = None) -> str:
         + table(["kind", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
         + f"\n\nA hit's median over the bare endpoint's: {ratios}.\n\n"
         "![hit vs bare](img/bench-hit-vs-bare.png)\n"
+        + (
+            "\n![hit vs bare, hits over 4 texts](img/bench-hit-vs-bare-spread.png)\n"
+            if spread
+            else ""
+        )
     )
 
 
