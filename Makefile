@@ -46,5 +46,13 @@ worker: install
 worker-gpu: install
 	$(BIN)/python -m celery -A tts_platform worker -Q gpu --concurrency 1 --prefetch-multiplier 1 -l info
 
+# Needs DATABASE_URL, REDIS_URL and CELERY_BROKER_URL: the benchmarks wipe them.
+bench: install-dev
+	mkdir -p var bench/results
+	$(BIN)/python bench/fingerprint_cost.py
+	$(BIN)/python bench/hit_vs_bare.py
+	$(BIN)/python bench/herd.py
+	$(BIN)/python bench/replay.py
+
 clean:
 	rm -rf $(VENV) var

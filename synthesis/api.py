@@ -15,14 +15,14 @@ from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField, StrictIntegerField
 from tts_platform.pagination import PageNumberPagination
 
-from . import selectors, services, storage
+from . import formats, selectors, services, storage
 from .api_voices import SynthesisPromptFields, synthesis_prompt_voice
 from .http_audio import serve_audio
 from .models import Artifact, SynthesisRequest
 from .uploads import UploadLimitMixin
 
 MAX_WAIT_SECONDS = 60
-AUDIO_FORMATS = {"wav": "audio/wav"}
+AUDIO_FORMATS = {name: spec.content_type for name, spec in formats.FORMATS.items()}
 
 
 def audio_url(request: SynthesisRequest) -> str | None:
@@ -240,7 +240,8 @@ class SynthesisAudioApi(APIView):
             raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
         return serve_audio(
             request,
-            name=artifact.audio_name,
+            # Derived formats are encoded on first request and stored beside the master.
+            name=formats.stored_name(artifact, fmt),
             content_type=AUDIO_FORMATS[fmt],
             etag=f'"{artifact.fingerprint}.{fmt}"',
             filename=audio_filename(synthesis, fmt),

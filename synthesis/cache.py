@@ -40,6 +40,8 @@ class Pointer:
     model_version: str
     duration_s: float
     finished_at: str
+    # What a hit saves (metrics); absent from pointers written before it existed.
+    engine_seconds: float = 0.0
 
 
 def _cache():
@@ -76,6 +78,7 @@ def pointer_set(artifact) -> None:
         model_version=artifact.model_version,
         duration_s=artifact.duration_s or 0.0,
         finished_at=artifact.finished_at.isoformat() if artifact.finished_at else "",
+        engine_seconds=artifact.engine_seconds or 0.0,
     )
     _guarded(
         _cache().set,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tts_platform.errors import ApiError
 
-from . import audio, cache, moderation, quota, storage
+from . import audio, cache, formats, metrics, moderation, quota, storage, timestretch
 from . import fingerprint as fp
 from .engines import Engine, EngineError, EngineUnavailable, get_engine
 from .models import Artifact, SynthesisRequest
@@ -38,6 +38,8 @@ class SynthesisInput:
     voice: str | None = None
     seed: int = settings.TTS_DEFAULT_SEED
     sample_rate: int = settings.TTS_DEFAULT_SAMPLE_RATE
+    # OpenAI's speed (0.25-4.0); 1.0 is the absence of speed, so it is not fingerprinted.
+    speed: float = 1.0
 
 
 def active_engine() -> Engine:
@@ -96,7 +98,7 @@ def synthesis_create(
         voice=voice.fingerprint_part,
         seed=data.seed,
         sample_rate=data.sample_rate,
-        params=engine.params(),
+        params=render_params(engine, data),
     )
     fingerprint = fp.fingerprint_of(inputs)
     record = {
@@ -112,8 +114,15 @@ def synthesis_create(
         "channel": channel,
     }
 
-    request = _answer_from_pointer(fingerprint, record, started)
+    pointer = cache.pointer_get(fingerprint)
+    request = _answer_from_pointer(pointer, fingerprint, record, started)
     if request is not None:
+        metrics.request_answered(
+            cache=Outcome.HIT,
+            channel=channel,
+            engine=engine.name,
+            engine_seconds_saved=pointer.engine_seconds,
+        )
         return request
 
     with transaction.atomic():
@@ -130,6 +139,15 @@ def synthesis_create(
             transaction.on_commit(lambda: _enqueue(artifact_id, queue))
     if outcome == Outcome.HIT and artifact.status == Status.SUCCEEDED:
         cache.pointer_set(artifact)  # re-warm after a Redis miss
+    metrics.request_answered(
+        cache=outcome,
+        channel=channel,
+        engine=engine.name,
+        # A coalesced request's saving is credited when the run it joined finishes.
+        engine_seconds_saved=(artifact.engine_seconds or 0.0)
+        if outcome == Outcome.HIT
+        else 0.0,
+    )
     return request
 
 
@@ -145,8 +163,16 @@ def _engine_identity(engine: Engine) -> str:
         ) from exc
 
 
-def _answer_from_pointer(fingerprint: str, record: dict, started: float):
-    pointer = cache.pointer_get(fingerprint)
+def render_params(engine: Engine, data: SynthesisInput) -> dict:
+    """The engine's own output-affecting settings plus the request's speed."""
+    params = engine.params()
+    speed = round(float(data.speed), 3)
+    if speed != 1.0:
+        params = {**params, "speed": speed}
+    return params
+
+
+def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float):
     if pointer is None:
         return None
     if storage.exists(pointer.audio_name):
@@ -287,6 +313,8 @@ def synthesis_delete(*, request: SynthesisRequest) -> None:
     def purge() -> None:
         cache.pointer_delete(fingerprint)
         storage.delete(name)
+        for derived in formats.derived_names(fingerprint):
+            storage.delete(derived)
 
     transaction.on_commit(purge)
 
@@ -308,6 +336,27 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     artifact = _artifact_claim(artifact_id)
     if artifact is None:
         return
+    started = time.perf_counter()
+    outcome, saved, seconds = "failed", 0.0, None
+    try:
+        outcome, saved, seconds = _artifact_run(artifact, final_attempt)
+    except TransientFailure:
+        outcome = "retried"
+        raise
+    finally:
+        metrics.engine_run(
+            engine=artifact.engine,
+            outcome=outcome,
+            seconds=seconds if seconds is not None else time.perf_counter() - started,
+            seconds_saved=saved,
+        )
+
+
+def _artifact_run(
+    artifact: Artifact, final_attempt: bool
+) -> tuple[str, float, float | None]:
+    """(outcome, engine seconds saved by the requests that joined this run, engine
+    seconds of a successful run as recorded on the artifact)."""
     attempt = artifact.attempts
     give_up = final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS
     try:
@@ -317,19 +366,19 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     except EngineError as error:
         if error.permanent or give_up:
             _artifact_fail(artifact, attempt, "engine_error", str(error))
-            return
+            return "failed", 0.0, None
         _artifact_release(artifact, attempt, str(error))
         raise TransientFailure(str(error)) from error
     except audio.AudioRejected as error:
         _artifact_fail(artifact, attempt, error.code, str(error))
-        return
+        return "failed", 0.0, None
     except Exception as error:
         # Storage, resampling, a time limit: worth another try, then a clear failure
         # instead of a run left "running" until the sweeper finds it.
         logger.exception("rendering artifact %s failed", artifact.pk)
         if give_up:
             _artifact_fail(artifact, attempt, "internal_error", str(error))
-            return
+            return "failed", 0.0, None
         _artifact_release(artifact, attempt, str(error))
         raise TransientFailure(str(error)) from error
     now = timezone.now()
@@ -349,6 +398,12 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
         if done:
             artifact.refresh_from_db()
             transaction.on_commit(lambda: cache.pointer_set(artifact))
+    if not done:
+        return "superseded", 0.0, None  # the claim was lost to a newer run
+    # Requests that joined this run while it was in flight; later repeats are hits
+    # and credit their saving themselves.
+    joined = artifact.requests.filter(cache=Outcome.COALESCED).count()
+    return "succeeded", joined * engine_seconds, engine_seconds
 
 
 def _artifact_claim(artifact_id: int) -> Artifact | None:
@@ -381,6 +436,9 @@ def _render(artifact: Artifact) -> tuple[bytes, float, float]:
     engine_seconds = time.perf_counter() - started
     samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
     audio.check_output(samples, artifact.sample_rate, text=inputs["text"])
+    speed = inputs["params"].get("speed")
+    if speed:
+        samples = timestretch.stretch(samples, speed, artifact.sample_rate)
     duration = len(samples) / artifact.sample_rate
     return audio.encode_wav(samples, artifact.sample_rate), duration, engine_seconds
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "synthesis.metrics.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -228,6 +229,15 @@ GLMTTS_USE_PHONEME = env.bool("GLMTTS_USE_PHONEME", default=False)
 GLMTTS_VOICE_CACHE_SIZE = env.int("GLMTTS_VOICE_CACHE_SIZE", default=64)
 # How long a web process trusts the registered identity before reading it again.
 GLMTTS_IDENTITY_TTL = env.int("GLMTTS_IDENTITY_TTL", default=10)
+
+# Benchmarks only: registers the "espeak-sim" engine with this real-time factor.
+TTS_SIM_RTF = env.float("TTS_SIM_RTF", default=0.0)
+
+# --- Metrics ----------------------------------------------------------------------------
+# /metrics answers localhost, or anyone sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where the counters are kept (default: the broker Redis, which does not evict).
+METRICS_REDIS_URL = env.str("METRICS_REDIS_URL", default="")
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

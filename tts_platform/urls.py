@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from synthesis import openai_api
+from synthesis.metrics import metrics_view
+
 from . import errors, health
 
 api_v1 = [
@@ -17,6 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
+    path("v1/", include(openai_api.urlpatterns)),
     # Unknown API paths answer in the error shape even with a trailing slash mismatch.
     re_path(r"^(api|v1)/", errors.api_not_found),
 ]

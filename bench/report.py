@@ -1,0 +1,169 @@
+"""Writes the results section of docs/benchmarks.md from bench/results/*/result.json.
+
+Usage: .venv/bin/python bench/report.py   (after running the benchmarks)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import RESULTS, ROOT  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / name / "result.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def hit_vs_bare(r: dict, spread: dict | None = None) -> str:
+    rows = []
+    for run in (r, spread):
+        if run is None:
+            continue
+        texts = run.get("hit_texts", 1)
+        label = "one cached text" if texts == 1 else f"{texts} cached texts"
+        rows += [
+            [
+                f"{k} ({label})" if k == "hit" else f"bare (run with {label})",
+                run[k]["n"],
+                run[k]["p50"],
+                run[k]["p99"],
+                run[k]["requests_per_s"],
+            ]
+            for k in ("hit", "bare")
+        ]
+    ratios = f"{r['hit_over_bare_p50']}x" + (
+        f" (one text), {spread['hit_over_bare_p50']}x (spread)" if spread else ""
+    )
+    return (
+        f"### 1. Hit vs. bare authenticated endpoint\n\n"
+        f"{r['machine']}; gunicorn {r['gunicorn']}; {r['clients']} client threads.\n\n"
+        + table(["kind", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
+        + f"\n\nA hit's median over the bare endpoint's: {ratios}.\n\n"
+        "![hit vs bare](img/bench-hit-vs-bare.png)\n"
+        + (
+            "\n![hit vs bare, hits over 4 texts](img/bench-hit-vs-bare-spread.png)\n"
+            if spread
+            else ""
+        )
+    )
+
+
+def replay(r: dict) -> str:
+    rows = [
+        [k.lower(), v["n"], v["p50"], v["p99"], v["mean"]]
+        for k, v in r["time_to_audio_ms"].items()
+    ]
+    stats = r["stats"]
+    return (
+        f"### 2. Replay workload (simulated GLM-TTS)\n\n"
+        f"{r['machine']}; {r['simulation']}; {r['requests']} requests over "
+        f"{r['distinct_inputs']} distinct inputs (Zipf exponent {r['zipf_exponent']}), "
+        f"{r['distinct_requested']} of them drawn at least once; {r['clients']} "
+        f"clients; {r['gpu_workers']} simulated GPU workers; "
+        f"{r['wall_seconds']} s wall time ({r['requests_per_s']} requests/s).\n\n"
+        f"- engine runs: **{r['engine_runs']}** = distinct inputs requested "
+        f"({r['distinct_requested']}): **{r['engine_runs_equal_distinct']}**\n"
+        f"- outcomes: {', '.join(f'{k.lower()} {v}' for k, v in r['outcomes'].items())}"
+        f" (hit ratio {stats['hit_ratio']})\n"
+        f"- simulated GPU-seconds spent: **{r['gpu_seconds_spent']}**, saved: "
+        f"**{r['gpu_seconds_saved']}** (`/metrics`); `/api/v1/stats` says "
+        f"{stats['engine_seconds']} spent, {stats['engine_seconds_saved']} saved\n\n"
+        "Time to audio (POST /v1/audio/speech, WAV bytes received):\n\n"
+        + table(["outcome", "requests", "p50 ms", "p99 ms", "mean ms"], rows)
+        + "\n\n![replay](img/bench-replay.png)\n"
+    )
+
+
+def herd(r: dict) -> str:
+    rows = [
+        [
+            i + 1,
+            x["engine_runs"],
+            ", ".join(f"{k.lower()} {v}" for k, v in x["outcomes"].items()),
+            x["leader_ms"],
+            x["followers_ms"]["p50"],
+            x["followers_ms"]["p99"],
+            x["identical_audio"],
+        ]
+        for i, x in enumerate(r["rounds"])
+    ]
+    lag = r["followers_minus_leader_ms"]
+    return (
+        f"### 3. {r['clients']} concurrent identical requests\n\n"
+        f"{r['machine']}; {r['simulation']}; gunicorn {r.get('gunicorn', '')}; "
+        "a new input each round.\n\n"
+        + table(
+            [
+                "round",
+                "engine runs",
+                "outcomes",
+                "leader ms",
+                "followers p50 ms",
+                "followers p99 ms",
+                "same bytes",
+            ],
+            rows,
+        )
+        + f"\n\nFollowers minus leader: p50 {lag['p50']} ms, p99 {lag['p99']} ms.\n\n"
+        "![herd](img/bench-herd.png)\n"
+    )
+
+
+def fingerprint_cost(r: dict) -> str:
+    rows = [
+        [
+            x["sample_rate"],
+            x["clip_seconds"],
+            x["clip_bytes"],
+            x["ours_us"],
+            x["baseline_us"],
+            x["speedup"],
+        ]
+        for x in r["rows"]
+    ]
+    return (
+        "### 4. Fingerprint cost vs. prompt clip size\n\n"
+        f"{r['machine']}; best of 5 repeats, clip in the page cache.\n\n"
+        + table(
+            ["rate Hz", "clip s", "clip bytes", "ours µs", "baseline µs", "speedup"],
+            rows,
+        )
+        + "\n\n![fingerprint cost](img/bench-fingerprint-cost.png)\n"
+    )
+
+
+def main() -> None:
+    parts = []
+    spread = load("hit_vs_bare_spread")
+    for name, render in (
+        ("hit_vs_bare", lambda r: hit_vs_bare(r, spread)),
+        ("replay", replay),
+        ("herd", herd),
+        ("fingerprint_cost", fingerprint_cost),
+    ):
+        data = load(name)
+        if data is not None:
+            parts.append(render(data))
+    text = DOC.read_text()
+    body = f"{BEGIN}\n" + "\n".join(parts) + f"{END}"
+    DOC.write_text(re.sub(f"{BEGIN}.*{END}", lambda _: body, text, flags=re.S))
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()

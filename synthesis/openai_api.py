@@ -1,0 +1,239 @@
+"""The OpenAI-compatible endpoints (API.md "OpenAI-compatible"): `POST /v1/audio/speech`
+and `GET /v1/models`, so OpenAI's clients work by changing only the base URL.
+
+The same service as the native API answers: same fingerprint for the same input, same
+cache, same history (channel "openai"), same `X-Cache`/`X-Fingerprint` headers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tts_platform.errors import ApiError
+from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
+
+from . import formats, services, storage
+from .api import SampleRateField, audio_filename
+from .engines import Engine, engine_names
+from .http_audio import serve_audio
+from .models import Artifact, SynthesisRequest
+from .voices import ResolvedVoice, voice_resolve
+
+MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+RESPONSE_FORMATS = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "opus": "audio/ogg",
+    "pcm": "audio/pcm",
+}
+OPENAI_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+)
+# OpenAI voice -> builtin voice of each engine, chosen by register and accent
+# (docs/openai.md has the table and the reasons).
+_ESPEAK_VOICES = {
+    "alloy": "en-us",
+    "ash": "en-us+m3",
+    "ballad": "en-gb",
+    "coral": "en-us+f3",
+    "echo": "en-us",
+    "fable": "en-gb",
+    "onyx": "en-us+m3",
+    "nova": "en-us+f3",
+    "sage": "en-gb+f2",
+    "shimmer": "en-gb+f2",
+    "verse": "en-gb",
+}
+VOICE_MAP: dict[str, dict[str, str]] = {
+    "espeak": _ESPEAK_VOICES,
+    "espeak-sim": _ESPEAK_VOICES,
+    "kokoro": {
+        "alloy": "blend_alpha_kumo",
+        "ash": "blend_kumo_alpha",
+        "ballad": "blend_kumo_alpha",
+        "coral": "jf_gongitsune",
+        "echo": "jm_kumo",
+        "fable": "blend_alpha_kumo",
+        "onyx": "jm_kumo",
+        "nova": "jf_alpha",
+        "sage": "jf_nezumi",
+        "shimmer": "jf_tebukuro",
+        "verse": "blend_kumo_alpha",
+    },
+}
+
+
+class JsonErrorsNegotiation(DefaultContentNegotiation):
+    """OpenAI's clients ask for `application/octet-stream`; successes are audio bytes
+    and errors are JSON whatever the Accept header says."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def model_engine(model: str) -> Engine:
+    engine = services.active_engine()
+    if model == engine.name or model in MODEL_ALIASES:
+        return engine
+    if model in engine_names():
+        raise ApiError(
+            "model_not_available",
+            f"Model {model!r} is not the engine this server runs ({engine.name!r}).",
+            param="model",
+        )
+    raise ApiError(
+        "model_not_found",
+        f"No model {model!r}; see GET /v1/models.",
+        param="model",
+    )
+
+
+def openai_voice(*, user, engine: Engine, voice: str) -> ResolvedVoice:
+    """OpenAI's voice names map to builtin voices; anything else is a voice id or a
+    builtin name as in the native API."""
+    if voice in OPENAI_VOICES:
+        name = VOICE_MAP.get(engine.name, {}).get(voice, engine.default_voice)
+        return voice_resolve(user=user, engine=engine, voice_id=name)
+    return voice_resolve(user=user, engine=engine, voice_id=voice)
+
+
+class SpeechInputSerializer(serializers.Serializer):
+    model = StrictCharField(max_length=100)
+    input = StrictCharField(trim_whitespace=False, allow_blank=True)
+    voice = StrictCharField(max_length=100)
+    response_format = serializers.ChoiceField(
+        choices=list(RESPONSE_FORMATS), required=False, default="mp3"
+    )
+    speed = StrictFloatField(required=False, min_value=0.25, max_value=4.0, default=1.0)
+    seed = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**32 - 1,
+        default=settings.TTS_DEFAULT_SEED,
+    )
+    sample_rate = SampleRateField(
+        required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
+    )
+
+
+class SpeechApi(APIView):
+    content_negotiation_class = JsonErrorsNegotiation
+
+    @extend_schema(
+        request=SpeechInputSerializer,
+        responses={(200, "application/octet-stream"): bytes},
+        tags=["openai"],
+    )
+    def post(self, request):
+        serializer = SpeechInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        engine = model_engine(data["model"])
+        voice = openai_voice(user=request.user, engine=engine, voice=data["voice"])
+        try:
+            synthesis = services.synthesis_create(
+                user=request.user,
+                data=services.SynthesisInput(
+                    text=data["input"],
+                    seed=data["seed"],
+                    sample_rate=data["sample_rate"],
+                    speed=data["speed"],
+                ),
+                channel=SynthesisRequest.Channel.OPENAI,
+                api_key=getattr(request, "api_key", None),
+                voice=voice,
+            )
+        except ApiError as error:
+            if error.param == "text":  # the native name of OpenAI's `input`
+                error.param = "input"
+            raise
+        services.synthesis_wait(request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT)
+        response = speech_audio(request, synthesis, data["response_format"])
+        response["X-Cache"] = synthesis.cache.upper()
+        response["X-Fingerprint"] = synthesis.artifact.fingerprint
+        response["X-Synthesis-Id"] = str(synthesis.pk)
+        return response
+
+
+def speech_audio(request, synthesis: SynthesisRequest, fmt: str) -> HttpResponse:
+    artifact = synthesis.artifact
+    if artifact.status == Artifact.Status.BLOCKED:
+        raise ApiError("blocked", "This audio was blocked by a moderator.")
+    if artifact.status == Artifact.Status.FAILED:
+        raise ApiError(
+            "synthesis_failed",
+            f"The engine failed: {artifact.error_message or artifact.error_code}",
+            status_code=500,
+        )
+    if artifact.status != Artifact.Status.SUCCEEDED:
+        raise ApiError(
+            "synthesis_timeout",
+            f"The synthesis is still {artifact.status}; fetch it later from "
+            f"/api/v1/syntheses/{synthesis.pk}.",
+            status_code=504,
+            headers={"Location": f"/api/v1/syntheses/{synthesis.pk}"},
+        )
+    if not storage.exists(artifact.audio_name):
+        raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
+    if fmt == "pcm":
+        with storage.open_file(artifact.audio_name) as handle:
+            body = formats.pcm_s16le(handle.read())
+        response = HttpResponse(body, content_type=RESPONSE_FORMATS["pcm"])
+        response["ETag"] = f'"{artifact.fingerprint}.pcm"'
+        return response
+    return serve_audio(
+        request,
+        name=formats.stored_name(artifact, fmt),
+        content_type=RESPONSE_FORMATS[fmt],
+        etag=f'"{artifact.fingerprint}.{fmt}"',
+        filename=audio_filename(synthesis, fmt),
+    )
+
+
+def _model(model_id: str) -> dict:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "tts-platform"}
+
+
+def model_ids() -> list[str]:
+    return [services.active_engine().name, *MODEL_ALIASES]
+
+
+class ModelListApi(APIView):
+    @extend_schema(responses={200: None}, tags=["openai"])
+    def get(self, request):
+        return Response({"object": "list", "data": [_model(m) for m in model_ids()]})
+
+
+class ModelDetailApi(APIView):
+    @extend_schema(responses={200: None}, tags=["openai"])
+    def get(self, request, model_id):
+        if model_id not in model_ids():
+            raise ApiError(
+                "model_not_found", f"No model {model_id!r}.", status_code=404
+            )
+        return Response(_model(model_id))
+
+
+urlpatterns = [
+    path("audio/speech", SpeechApi.as_view(), name="openai-speech"),
+    path("models", ModelListApi.as_view(), name="openai-models"),
+    path("models/<str:model_id>", ModelDetailApi.as_view(), name="openai-model"),
+]
