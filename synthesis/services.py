@@ -177,21 +177,24 @@ def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float
         return None
     if storage.exists(pointer.audio_name):
         with transaction.atomic():
-            # Counting the hit also proves the pointer is current: the artifact still
-            # exists, has this fingerprint and was not purged or blocked since.
-            counted = _count_hit(
-                Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
+            quota.quota_charge(
+                user=record["user"], characters=record["characters"], miss=False
             )
-            if counted:
-                quota.quota_charge(
-                    user=record["user"], characters=record["characters"], miss=False
-                )
-                return SynthesisRequest.objects.create(
-                    artifact_id=pointer.artifact_id,
-                    cache=Outcome.HIT,
-                    latency_ms=_ms_since(started),
-                    **record,
-                )
+            request = SynthesisRequest.objects.create(
+                artifact_id=pointer.artifact_id,
+                cache=Outcome.HIT,
+                latency_ms=_ms_since(started),
+                **record,
+            )
+            # Counting the hit also proves the pointer is current: the artifact still
+            # exists, has this fingerprint and was not purged or blocked since. It
+            # comes last so the artifact's row lock is held only until the commit,
+            # not while the history row is written (repeats of one text queue on it).
+            if _count_hit(
+                Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
+            ):
+                return request
+            transaction.set_rollback(True)
     # A stale pointer (file gone, artifact gone or changed): drop it, ask Postgres.
     cache.pointer_delete(fingerprint)
     return None
