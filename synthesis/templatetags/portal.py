@@ -53,7 +53,7 @@ def progress_steps(synthesis: SynthesisRequest) -> list[dict]:
     current = status if status in IN_FLIGHT else "done"
     order = [key for key, _ in STEPS]
     at = order.index(current)
-    return [
+    steps = [
         {
             "key": key,
             "label": label,
@@ -63,6 +63,9 @@ def progress_steps(synthesis: SynthesisRequest) -> list[dict]:
         }
         for i, (key, label) in enumerate(STEPS)
     ]
+    if status in (Artifact.Status.FAILED, Artifact.Status.BLOCKED):
+        steps[-1].update(label=Artifact.Status(status).label, state="failed")
+    return steps
 
 
 @register.simple_tag

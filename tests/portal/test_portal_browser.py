@@ -55,13 +55,22 @@ SEEK = """async (selector) => {
 }"""
 
 # Records every status the progress card shows, to prove it moved without a reload.
+# A MutationObserver sees each swap before the next animation frame, so before any
+# wait_for_function poll can see the card.
 WATCH_STATUS = """() => {
   window.__seen = [];
   window.__notReloaded = true;
-  document.body.addEventListener("htmx:afterSettle", () => {
+  const record = () => {
     const card = document.querySelector("#synthesis-status");
-    if (card) window.__seen.push(card.dataset.status);
-  });
+    const key = card && card.dataset.synthesis + ":" + card.dataset.status;
+    if (card && window.__last !== key) {
+      window.__last = key;
+      window.__seen.push(card.dataset.status);
+    }
+  };
+  record();
+  window.__seen = [];
+  new MutationObserver(record).observe(document.body, {childList: true, subtree: true});
 }"""
 
 
@@ -226,7 +235,7 @@ def test_a_creator_synthesizes_replays_manages_voices_and_keys(new_page, tmp_pat
         == 200
     )
     screenshot(page, "account")
-    prefix = secret.rsplit("_", 1)[0]
+    prefix = "_".join(secret.split("_", 2)[:2])  # tts_<hex>, the part kept in clear
     page.locator(f"tr[data-key='{prefix}']").get_by_role(
         "button", name="Revoke"
     ).click()
