@@ -69,5 +69,14 @@ def progress_steps(synthesis: SynthesisRequest) -> list[dict]:
 
 
 @register.simple_tag
+def audio_formats() -> list[str]:
+    """The formats the audio endpoint serves, WAV (the master) first: the portal offers
+    a download button for each one the API knows."""
+    from synthesis.api import AUDIO_FORMATS
+
+    return sorted(AUDIO_FORMATS, key=lambda fmt: (fmt != "wav", fmt))
+
+
+@register.simple_tag
 def max_text_chars() -> int:
     return settings.TTS_MAX_TEXT_CHARS
