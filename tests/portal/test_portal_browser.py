@@ -30,7 +30,10 @@ PLAY = """async (selector) => {
   const audio = document.querySelector(selector);
   audio.muted = true;
   await audio.play();
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  // Playing means the clock moves; wait for it rather than for a fixed time.
+  while (audio.currentTime === 0 && !audio.ended) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return {
     readyState: audio.readyState,
     duration: audio.duration,
