@@ -6,11 +6,11 @@ import io
 
 import pytest
 import soundfile
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import ApiKey
+from accounts.ratelimit import login_failures_clear
 from synthesis import services, storage
 from synthesis.models import SynthesisRequest, Voice
 from tests.portal.helpers import voiced_tone_wav
@@ -90,7 +90,7 @@ def test_signup_is_closed_by_setting(client, settings):
 def test_login_is_rate_limited_per_username_and_ip(client, user, settings):
     settings.RATELIMIT_ENABLE = True
     settings.LOGIN_RATELIMIT_ATTEMPTS = 3
-    cache.clear()
+    login_failures_clear(username="alice", ip="127.0.0.1")
     for _ in range(3):
         response = client.post(
             "/accounts/login/", {"username": "alice", "password": "wrong"}
@@ -111,7 +111,7 @@ def test_login_is_rate_limited_per_username_and_ip(client, user, settings):
         REMOTE_ADDR="10.0.0.9",
     )
     assert response.status_code == 302
-    cache.clear()
+    login_failures_clear(username="alice", ip="127.0.0.1")
 
 
 def test_login_is_not_limited_when_rate_limits_are_off(client, user, settings):
