@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=tts_platform.settings_test
 
-.PHONY: run test install install-dev lint fmt migrations-check check worker worker-gpu bench clean
+.PHONY: run test install install-dev lint fmt migrations-check check worker worker-gpu bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ migrations-check: install-dev
 check: lint migrations-check
 	$(TEST_ENV) $(BIN)/python manage.py check
 
-test: check
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: check browser
 	mkdir -p var
 	$(TEST_ENV) $(BIN)/python -m pytest
 

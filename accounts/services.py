@@ -16,13 +16,19 @@ from .models import ApiKey, User
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-@transaction.atomic
-def user_register(*, username: str, password: str, email: str = "") -> tuple[User, str]:
-    """Creates the user and a first API key; returns (user, plaintext key)."""
+def user_create(*, username: str, password: str, email: str = "") -> User:
+    """Creates a user after the password validators agree (raises ValidationError)."""
     user = User(username=username, email=email)
     validate_password(password, user)
     user.set_password(password)
     user.save()
+    return user
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "") -> tuple[User, str]:
+    """Creates the user and a first API key; returns (user, plaintext key)."""
+    user = user_create(username=username, password=password, email=email)
     _, key = api_key_create(user=user, name="default")
     return user, key
 

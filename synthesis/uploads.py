@@ -29,7 +29,7 @@ def too_large(param: str | None = None) -> ApiError:
     )
 
 
-def _content_length(meta) -> int:
+def content_length(meta) -> int:
     try:
         return int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -61,20 +61,24 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
+def limited_upload_handlers(request) -> list[FileUploadHandler]:
+    return [
+        LimitedUploadHandler(request),
+        MemoryFileUploadHandler(request),
+        TemporaryFileUploadHandler(request),
+    ]
+
+
 class UploadLimitMixin:
     """For APIViews that accept audio files: installs the limited handler chain before
     anything (authentication's CSRF check included) can parse the body, and checks
     Content-Length before the view runs."""
 
     def initialize_request(self, request, *args, **kwargs):
-        request.upload_handlers = [
-            LimitedUploadHandler(request),
-            MemoryFileUploadHandler(request),
-            TemporaryFileUploadHandler(request),
-        ]
+        request.upload_handlers = limited_upload_handlers(request)
         return super().initialize_request(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if _content_length(request.META) > MAX_BODY_BYTES:
+        if content_length(request.META) > MAX_BODY_BYTES:
             raise too_large()

@@ -9,6 +9,7 @@ from django.http import Http404
 from .engines import Engine
 from .engines.base import BuiltinVoice
 from .models import Voice
+from .voices import builtin_ref
 
 
 def voice_get(*, user, voice_id: str) -> Voice:
@@ -36,3 +37,17 @@ def builtin_voice_get(*, engine: Engine, voice_id: str) -> BuiltinVoice | None:
     if not sep or engine_name != engine.name:
         return None
     return engine.voice(name)
+
+
+def voice_options(*, user, engine: Engine) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped (value, label) pairs for a voice picker: the engine's builtin voices,
+    then the user's prompt voices (usable ones only)."""
+    builtin = [(builtin_ref(engine, v.name), v.label) for v in engine.voices()]
+    own = [
+        (str(v.pk), v.name)
+        for v in voice_list(user=user).filter(blocked_at__isnull=True)
+    ]
+    groups = [(f"Built-in voices ({engine.name})", builtin)]
+    if own:
+        groups.append(("Your voices", own))
+    return groups

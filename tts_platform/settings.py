@@ -145,6 +145,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Portal log-in: this many failed attempts per username and IP within the window
+# (seconds) lock that pair out until the window ends (accounts/ratelimit.py).
+LOGIN_RATELIMIT_ATTEMPTS = env.int("LOGIN_RATELIMIT_ATTEMPTS", default=5)
+LOGIN_RATELIMIT_WINDOW = env.int("LOGIN_RATELIMIT_WINDOW", default=300)
 
 # --- HTTP API -------------------------------------------------------------------------
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)

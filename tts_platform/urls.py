@@ -24,6 +24,9 @@ urlpatterns = [
     path("v1/", include(openai_api.urlpatterns)),
     # Unknown API paths answer in the error shape even with a trailing slash mismatch.
     re_path(r"^(api|v1)/", errors.api_not_found),
+    # The portal (server-rendered pages).
+    path("", include("accounts.portal_urls")),
+    path("", include("synthesis.portal_urls")),
 ]
 
 handler400 = errors.handler400

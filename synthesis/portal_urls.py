@@ -1,0 +1,25 @@
+"""Portal (HTML) routes for syntheses and voices; the JSON API lives in urls.py."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.synthesize, name="synthesize"),
+    path(
+        "syntheses/<str:synthesis_id>/status/",
+        views.synthesis_status,
+        name="synthesis-status",
+    ),
+    path("history/", views.history, name="history"),
+    path(
+        "history/<str:synthesis_id>/delete/",
+        views.synthesis_delete,
+        name="synthesis-delete",
+    ),
+    path("voices/", views.voices, name="voices"),
+    path("voices/<str:voice_id>/audio/", views.voice_audio, name="voice-audio"),
+    path("voices/<str:voice_id>/delete/", views.voice_delete, name="voice-delete"),
+]

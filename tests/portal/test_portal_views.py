@@ -1,0 +1,417 @@
+"""The portal's pages through Django's test client: forms, ownership, errors. The
+journey in a real browser is in test_portal_browser.py."""
+
+import hashlib
+import io
+
+import pytest
+import soundfile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from accounts.models import ApiKey
+from accounts.ratelimit import login_failures_clear
+from synthesis import services, storage
+from synthesis.models import SynthesisRequest, Voice
+from tests.portal.helpers import voiced_tone_wav
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def portal(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_portal(other_user):
+    client = Client()
+    client.force_login(other_user)
+    return client
+
+
+def wav_upload(name="clip.wav", **kwargs):
+    return SimpleUploadedFile(name, voiced_tone_wav(**kwargs), "audio/wav")
+
+
+# --- Accounts -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/history/", "/voices/", "/account/", "/accounts/password_change/"]
+)
+def test_pages_ask_anonymous_visitors_to_log_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/accounts/login/?next={path}")
+
+
+def test_signup_creates_the_user_logs_in_and_needs_no_key(client, django_user_model):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "carol",
+            "email": "",
+            "password1": "a-long-Passphrase-9",
+            "password2": "a-long-Passphrase-9",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    carol = django_user_model.objects.get(username="carol")
+    assert carol.check_password("a-long-Passphrase-9")
+    assert not ApiKey.objects.filter(user=carol).exists()
+    assert client.get("/").status_code == 200
+
+
+def test_signup_rejects_a_taken_name_and_a_weak_password(client, user):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "ALICE", "password1": "x", "password2": "x"},
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "That username is taken." in form.errors["username"]
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "dave", "password1": "12345678", "password2": "12345678"},
+    )
+    assert "password1" in response.context["form"].errors
+
+
+def test_signup_is_closed_by_setting(client, settings):
+    settings.TTS_REGISTRATION_OPEN = False
+    response = client.get("/accounts/signup/")
+    assert response.status_code == 403
+    assert b"Sign-up is closed" in response.content
+
+
+def test_login_is_rate_limited_per_username_and_ip(client, user, settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.LOGIN_RATELIMIT_ATTEMPTS = 3
+    login_failures_clear(username="alice", ip="127.0.0.1")
+    for _ in range(3):
+        response = client.post(
+            "/accounts/login/", {"username": "alice", "password": "wrong"}
+        )
+        assert response.status_code == 200
+        assert b"Please enter a correct username" in response.content
+    # The right password no longer gets in from this address.
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "pw-alice-1"}
+    )
+    assert response.status_code == 200
+    assert b"Too many failed log-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "pw-alice-1"},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert response.status_code == 302
+    login_failures_clear(username="alice", ip="127.0.0.1")
+
+
+def test_login_is_not_limited_when_rate_limits_are_off(client, user, settings):
+    settings.RATELIMIT_ENABLE = False
+    settings.LOGIN_RATELIMIT_ATTEMPTS = 1
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "pw-alice-1"}
+    )
+    assert response.status_code == 302
+
+
+def test_logout_needs_post(portal):
+    assert portal.get("/accounts/logout/").status_code == 405
+    response = portal.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert portal.get("/").status_code == 302
+
+
+def test_password_change(portal, user):
+    response = portal.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "pw-alice-1",
+            "new_password1": "another-Passphrase-7",
+            "new_password2": "another-Passphrase-7",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_change/done/"
+    user.refresh_from_db()
+    assert user.check_password("another-Passphrase-7")
+
+
+def test_api_key_secret_is_shown_once_and_works_until_revoked(portal, user):
+    response = portal.post("/account/", {"name": "laptop"})
+    assert response.status_code == 200
+    secret = response.context["new_key"]["secret"]
+    assert secret.encode() in response.content
+    key = ApiKey.objects.get(user=user, name="laptop")
+    assert key.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    page = portal.get("/account/")
+    assert secret.encode() not in page.content
+    assert key.prefix.encode() in page.content
+
+    api = Client()
+    assert (
+        api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+    )
+    response = portal.post(f"/account/keys/{key.pk}/revoke/")
+    assert response.status_code == 302
+    assert (
+        api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    )
+
+
+def test_someone_elses_key_cannot_be_revoked(portal, other_user):
+    from accounts.services import api_key_create
+
+    key, _ = api_key_create(user=other_user, name="theirs")
+    assert portal.post(f"/account/keys/{key.pk}/revoke/").status_code == 404
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+# --- Synthesize and history -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_synthesize_with_htmx_returns_the_panel_then_the_status_settles(portal, user):
+    response = portal.post(
+        "/",
+        {
+            "text": "Portal line one.",
+            "voice": "espeak:en-us",
+            "seed": 7,
+            "sample_rate": 16000,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    synthesis = SynthesisRequest.objects.get(user=user)
+    assert synthesis.channel == "portal"
+    assert (synthesis.seed, synthesis.sample_rate) == (7, 16000)
+    assert b'id="synthesis-status"' in response.content
+    assert b"<html" not in response.content
+    for _ in range(100):
+        status = portal.get(f"/syntheses/{synthesis.pk}/status/")
+        if b'data-status="succeeded"' in status.content:
+            break
+    assert b'data-status="succeeded"' in status.content
+    assert f"/api/v1/syntheses/{synthesis.pk}/audio".encode() in status.content
+    assert b"Synthesized in" in status.content
+    audio = portal.get(
+        f"/api/v1/syntheses/{synthesis.pk}/audio", HTTP_RANGE="bytes=0-99"
+    )
+    assert audio.status_code == 206
+    assert audio["Content-Type"] == "audio/wav"
+
+
+def test_synthesize_without_htmx_redirects_to_the_result(portal, user):
+    response = portal.post(
+        "/", {"text": "No script here.", "voice": "", "seed": 42, "sample_rate": 24000}
+    )
+    synthesis = SynthesisRequest.objects.get(user=user)
+    assert response.status_code == 302
+    assert response["Location"] == f"/?synthesis={synthesis.pk}"
+    page = portal.get(response["Location"])
+    assert page.context["synthesis"] == synthesis
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("   ", b"text must not be empty."),
+        ("\U0001f600\U0001f600", b"nothing that can be spoken"),
+    ],
+)
+def test_bad_text_shows_a_form_error_and_records_nothing(portal, text, message):
+    response = portal.post("/", {"text": text, "seed": 42, "sample_rate": 24000})
+    assert response.status_code == 400
+    assert message in response.content
+    assert not SynthesisRequest.objects.exists()
+
+
+def test_someone_elses_synthesis_is_a_404_everywhere(portal, other_portal, user):
+    portal.post("/", {"text": "Mine only.", "seed": 42, "sample_rate": 24000})
+    synthesis = SynthesisRequest.objects.get(user=user)
+    for path in (
+        f"/syntheses/{synthesis.pk}/status/",
+        f"/?synthesis={synthesis.pk}",
+        f"/?again={synthesis.pk}",
+        f"/history/{synthesis.pk}/delete/",
+        f"/api/v1/syntheses/{synthesis.pk}/audio",
+    ):
+        assert other_portal.get(path).status_code == 404, path
+    assert other_portal.post(f"/history/{synthesis.pk}/delete/").status_code == 404
+    assert SynthesisRequest.objects.filter(pk=synthesis.pk).exists()
+    assert b"Mine only." not in other_portal.get("/history/").content
+
+
+def test_again_prefills_the_form_with_another_seed(portal, user):
+    portal.post(
+        "/",
+        {
+            "text": "Take two.",
+            "voice": "espeak:en-gb",
+            "seed": 42,
+            "sample_rate": 22050,
+        },
+    )
+    synthesis = SynthesisRequest.objects.get(user=user)
+    form = portal.get(f"/?again={synthesis.pk}").context["form"]
+    assert form.initial["text"] == "Take two."
+    assert form.initial["voice"] == "espeak:en-gb"
+    assert form.initial["sample_rate"] == 22050
+    assert form.initial["seed"] != 42
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_history_search_filters_and_pagination(portal, user):
+    for i in range(12):
+        portal.post(
+            "/", {"text": f"Line number {i}.", "seed": 42, "sample_rate": 24000}
+        )
+    first = SynthesisRequest.objects.get(text="Line number 0.")
+    services.synthesis_wait(request=first, timeout=30)
+    portal.post("/", {"text": "Line number 0.", "seed": 42, "sample_rate": 24000})
+    page = portal.get("/history/").context["page"]
+    assert page.paginator.count == 13
+    assert len(page.object_list) == 10
+    assert page.object_list[0].text == "Line number 0."  # newest first
+    second = portal.get("/history/?page=2").context["page"]
+    assert len(second.object_list) == 3
+    found = portal.get("/history/?search=number+1").context["page"]
+    assert sorted(s.text for s in found) == [
+        "Line number 1.",
+        "Line number 10.",
+        "Line number 11.",
+    ]
+    hits = portal.get("/history/?cache=hit").context["page"]
+    assert [s.text for s in hits] == ["Line number 0."]
+    by_voice = portal.get("/history/?voice=espeak:en-gb").context["page"]
+    assert by_voice.paginator.count == 0
+    empty = portal.get("/history/?search=nothing-like-this")
+    assert b"Nothing matches these filters." in empty.content
+
+
+def test_history_empty_state_tells_what_to_do(portal):
+    response = portal.get("/history/")
+    assert b"No syntheses yet." in response.content
+    assert b"Synthesize your first line" in response.content
+
+
+def test_delete_asks_first_then_removes_the_row(portal, user):
+    portal.post("/", {"text": "Delete me.", "seed": 42, "sample_rate": 24000})
+    synthesis = SynthesisRequest.objects.get(user=user)
+    confirm = portal.get(f"/history/{synthesis.pk}/delete/")
+    assert confirm.status_code == 200
+    assert b"Delete this synthesis?" in confirm.content
+    assert SynthesisRequest.objects.filter(pk=synthesis.pk).exists()
+    response = portal.post(f"/history/{synthesis.pk}/delete/")
+    assert response.status_code == 302
+    assert not SynthesisRequest.objects.filter(pk=synthesis.pk).exists()
+
+
+# --- Voices ---------------------------------------------------------------------------
+
+
+def test_voice_upload_stores_a_canonical_mono_clip(portal, user):
+    response = portal.post(
+        "/voices/",
+        {
+            "name": "Narrator",
+            "prompt_text": "A test of my voice.",
+            "audio": wav_upload(channels=2, rate=22050),
+            "consent": "on",
+        },
+    )
+    assert response.status_code == 302
+    voice = Voice.objects.get(owner=user)
+    assert (voice.name, voice.kind, voice.listed, voice.consent) == (
+        "Narrator",
+        "prompt",
+        True,
+        True,
+    )
+    assert voice.sample_rate == 22050
+    assert abs(voice.duration_s - 2.0) < 0.01
+    with storage.open_file(voice.audio_name) as handle:
+        data = handle.read()
+    assert hashlib.sha256(data).hexdigest() == voice.audio_sha256
+    info = soundfile.info(io.BytesIO(data))
+    assert (info.channels, info.subtype) == (1, "PCM_16")
+    page = portal.get("/voices/")
+    assert b"Narrator" in page.content
+    clip = portal.get(f"/voices/{voice.pk}/audio/")
+    assert clip.status_code == 200
+    assert clip["Content-Type"] == "audio/wav"
+    # The voice can be picked on the Synthesize page.
+    choices = dict(portal.get("/").context["form"].fields["voice"].choices)
+    assert dict(choices["Your voices"]) == {str(voice.pk): "Narrator"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"consent": ""}, "consent", "This field is required."),
+        ({"audio": "short"}, "audio", "at least 1 s"),
+        ({"audio": "long"}, "audio", "longer than 30 s"),
+        ({"audio": "junk"}, "audio", "not audio in a supported format"),
+        ({"prompt_text": "   "}, "prompt_text", "This field is required."),
+    ],
+)
+def test_voice_upload_errors_name_the_problem(portal, changes, field, message):
+    audio = {
+        "short": wav_upload(seconds=0.5),
+        "long": wav_upload(seconds=31, rate=8000),
+        "junk": SimpleUploadedFile("clip.wav", b"not really audio", "audio/wav"),
+    }.get(changes.pop("audio", None), wav_upload())
+    data = {"name": "V", "prompt_text": "Words.", "audio": audio, "consent": "on"}
+    data.update(changes)
+    response = portal.post("/voices/", data)
+    assert response.status_code == 400
+    assert any(message in e for e in response.context["form"].errors[field])
+    assert not Voice.objects.exists()
+
+
+def test_voices_are_private_and_deletable(portal, other_portal, user):
+    portal.post(
+        "/voices/",
+        {"name": "Mine", "prompt_text": "Hi.", "audio": wav_upload(), "consent": "on"},
+    )
+    voice = Voice.objects.get(owner=user)
+    assert b"Mine" not in other_portal.get("/voices/").content
+    assert other_portal.get(f"/voices/{voice.pk}/audio/").status_code == 404
+    assert other_portal.post(f"/voices/{voice.pk}/delete/").status_code == 404
+    assert b"Delete this voice?" in portal.get(f"/voices/{voice.pk}/delete/").content
+    response = portal.post(f"/voices/{voice.pk}/delete/")
+    assert response.status_code == 302
+    assert not Voice.objects.filter(pk=voice.pk).exists()
+    assert not storage.exists(voice.audio_name)
+    assert b"No voices yet." in portal.get("/voices/").content
+
+
+def test_account_shows_quota_usage_and_hit_ratio(portal, user):
+    for _ in range(4):
+        portal.post("/", {"text": "Count me.", "seed": 42, "sample_rate": 24000})
+    response = portal.get("/account/")
+    assert response.context["usage"]["requests"] == 4
+    # One engine run, three repeats: 75 % answered without running the engine.
+    assert b'data-testid="hit-ratio">75 %' in response.content
+    assert response.context["quota"]["characters_used"] >= len("Count me.")
+
+
+def test_an_oversized_voice_upload_is_refused_before_it_is_read(portal):
+    big = SimpleUploadedFile("big.wav", b"\0" * (21 * 1024 * 1024), "audio/wav")
+    data = {"name": "V", "prompt_text": "Words.", "audio": big, "consent": "on"}
+    response = portal.post("/voices/", data)
+    assert response.status_code == 413
+    assert b"limited to 20 MB" in response.content
+    assert not Voice.objects.exists()
