@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The live_server's listen backlog is 10 connections: the concurrency tests open 32 or
+# more at once, and past the backlog the kernel resets connections before Django sees
+# them. A production server (gunicorn) has a backlog of 2048.
+ThreadedWSGIServer.request_queue_size = 256
 
 
 @pytest.fixture(autouse=True)
