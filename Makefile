@@ -29,15 +29,16 @@ lint: install-dev
 fmt: install-dev
 	$(BIN)/ruff check --fix .
 
+# Models against migrations only: no database is needed for that.
 migrations-check: install-dev
-	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 check: lint migrations-check
 	$(TEST_ENV) $(BIN)/python manage.py check
 
 # The browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 test: check browser
 	mkdir -p var
