@@ -18,9 +18,10 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import numpy as np
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -61,6 +62,23 @@ def manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
+def _create_database(url: str) -> None:
+    """Creates the PostgreSQL database the benchmark was pointed at, if it is missing."""
+    import psycopg
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def _flush_redis(url: str) -> None:
     import redis
 
@@ -88,6 +106,7 @@ def platform(
         MEDIA_ROOT=str(media),
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
+    _create_database(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input")
     manage(env, "flush", "--no-input")
     _flush_redis(env["REDIS_URL"])
