@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tts_platform.errors import ApiError
-from tts_platform.fields import StrictCharField, StrictIntegerField
+from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
 from tts_platform.pagination import PageNumberPagination
 
 from . import formats, selectors, services, storage
@@ -110,18 +110,30 @@ class SampleRateField(StrictIntegerField):
         return value
 
 
+class SeedField(StrictIntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", settings.TTS_DEFAULT_SEED)
+        super().__init__(min_value=0, max_value=2**32 - 1, **kwargs)
+
+
+class SpeedField(StrictFloatField):
+    """Playback speed; 1.0 is the absence of speed (not part of the fingerprint)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", 1.0)
+        super().__init__(min_value=0.25, max_value=4.0, **kwargs)
+
+
 class SynthesisInputSerializer(serializers.Serializer):
     text = StrictCharField(trim_whitespace=False, allow_blank=True)
     voice = StrictCharField(required=False, allow_null=True, max_length=100)
-    seed = StrictIntegerField(
-        required=False,
-        min_value=0,
-        max_value=2**32 - 1,
-        default=settings.TTS_DEFAULT_SEED,
-    )
+    seed = SeedField()
     sample_rate = SampleRateField(
         required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
     )
+    speed = SpeedField()
 
 
 class SynthesisMultipartInputSerializer(

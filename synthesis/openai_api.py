@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tts_platform.errors import ApiError
-from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
+from tts_platform.fields import StrictCharField
 
 from . import formats, services, storage
-from .api import SampleRateField, audio_filename
+from .api import SampleRateField, SeedField, SpeedField, audio_filename
 from .engines import Engine, engine_names
 from .http_audio import serve_audio
 from .models import Artifact, SynthesisRequest
@@ -122,13 +122,8 @@ class SpeechInputSerializer(serializers.Serializer):
     response_format = serializers.ChoiceField(
         choices=list(RESPONSE_FORMATS), required=False, default="mp3"
     )
-    speed = StrictFloatField(required=False, min_value=0.25, max_value=4.0, default=1.0)
-    seed = StrictIntegerField(
-        required=False,
-        min_value=0,
-        max_value=2**32 - 1,
-        default=settings.TTS_DEFAULT_SEED,
-    )
+    speed = SpeedField()
+    seed = SeedField()
     sample_rate = SampleRateField(
         required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
     )

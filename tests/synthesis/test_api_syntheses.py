@@ -242,3 +242,20 @@ def test_wrong_method_and_unknown_paths_use_the_error_shape(api):
     )
     assert_error(api.get("/api/v1/nothing-here"), 404, "not_found")
     assert_error(api.get("/v1/nothing-here"), 404, "not_found")
+
+
+def test_speed_is_fingerprinted_only_when_it_changes_the_audio(api):
+    plain = synthesize(api, text="Speed it up.").json()
+    same = synthesize(api, text="Speed it up.", speed=1.0)
+    assert same["X-Cache"] == "HIT"
+    assert same.json()["fingerprint"] == plain["fingerprint"]
+    fast = synthesize(api, text="Speed it up.", speed=1.25).json()
+    assert fast["cache"] == "miss"
+    assert fast["status"] == "succeeded"
+    assert fast["fingerprint"] != plain["fingerprint"]
+    assert fast["duration_s"] == pytest.approx(plain["duration_s"] / 1.25, rel=0.05)
+    for bad in (5, 0.1, "fast"):
+        response = api.post(
+            "/api/v1/syntheses", {"text": "Hi", "speed": bad}, format="json"
+        )
+        assert_error(response, 400, param="speed")
