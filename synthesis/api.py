@@ -33,7 +33,7 @@ def audio_url(request: SynthesisRequest) -> str | None:
 
 class SynthesisOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.CharField(source="artifact.status")
+    status = serializers.SerializerMethodField()
     cache = serializers.CharField()
     fingerprint = serializers.CharField(source="artifact.fingerprint")
     text = serializers.CharField()
@@ -56,8 +56,22 @@ class SynthesisOutputSerializer(serializers.Serializer):
     def get_audio_url(self, obj) -> str | None:
         return audio_url(obj)
 
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": ["queued", "running", "succeeded", "failed", "blocked"],
+        }
+    )
+    def get_status(self, obj) -> str:
+        # "purged" is internal (the audio was removed and is produced again on the
+        # next identical request): to the client the audio is gone, a failure.
+        status = obj.artifact.status
+        return Artifact.Status.FAILED if status == Artifact.Status.PURGED else status
+
     def get_error(self, obj) -> dict | None:
         artifact = obj.artifact
+        if artifact.status == Artifact.Status.PURGED:
+            return {"code": "audio_removed", "message": "This audio was removed."}
         if artifact.status == Artifact.Status.FAILED:
             return {"code": artifact.error_code, "message": artifact.error_message}
         if artifact.status == Artifact.Status.BLOCKED:

@@ -259,3 +259,14 @@ def test_speed_is_fingerprinted_only_when_it_changes_the_audio(api):
             "/api/v1/syntheses", {"text": "Hi", "speed": bad}, format="json"
         )
         assert_error(response, 400, param="speed")
+
+
+def test_removed_audio_reads_as_a_failure_with_a_reason(api):
+    body = synthesize(api, text="Removed later.").json()
+    Artifact.objects.filter(fingerprint=body["fingerprint"]).update(
+        status=Artifact.Status.PURGED, audio_name=""
+    )
+    detail = api.get(f"/api/v1/syntheses/{body['id']}").json()
+    assert detail["status"] == "failed"
+    assert detail["error"]["code"] == "audio_removed"
+    assert detail["audio_url"] is None
