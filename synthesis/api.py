@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
-from tts_platform.pagination import PageNumberPagination
+from tts_platform.pagination import paginated_response
 
 from . import formats, selectors, services, storage
 from .api_voices import SynthesisPromptFields, synthesis_prompt_voice
@@ -203,11 +203,7 @@ class SynthesisListCreateApi(UploadLimitMixin, APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.synthesis_list(user=request.user, **filters.validated_data)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(
-            SynthesisOutputSerializer(page, many=True).data
-        )
+        return paginated_response(self, request, queryset, SynthesisOutputSerializer)
 
 
 class SynthesisDetailApi(APIView):

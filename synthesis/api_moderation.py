@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tts_platform.fields import StrictBooleanField, StrictCharField
-from tts_platform.pagination import PageNumberPagination
+from tts_platform.pagination import paginated_response
 
 from . import moderation, selectors
 from .models import AuditEntry, Block
@@ -50,12 +50,6 @@ class PurgeInputSerializer(TargetInputSerializer):
     dry_run = StrictBooleanField(required=False, default=False)
 
 
-def _paginated(view, request, queryset, serializer_class) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class BlockListCreateApi(APIView):
     permission_classes = [IsAdminUser]
 
@@ -92,7 +86,7 @@ class BlockListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.block_list(**filters.validated_data)
-        return _paginated(self, request, queryset, BlockOutputSerializer)
+        return paginated_response(self, request, queryset, BlockOutputSerializer)
 
 
 class BlockLiftApi(APIView):
@@ -125,7 +119,7 @@ class AuditListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.audit_list(**filters.validated_data)
-        return _paginated(self, request, queryset, AuditOutputSerializer)
+        return paginated_response(self, request, queryset, AuditOutputSerializer)
 
 
 class PurgeApi(APIView):

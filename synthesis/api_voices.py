@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictBooleanField, StrictCharField
-from tts_platform.pagination import PageNumberPagination
+from tts_platform.pagination import paginated_response
 
 from . import services, storage, voice_selectors, voice_services
 from .engines import Engine
@@ -221,12 +221,11 @@ class VoiceListCreateApi(UploadLimitMixin, APIView):
             queryset = queryset.none()
         elif kind == Voice.Kind.PROMPT:
             builtins = []
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            _VoiceChain(engine, queryset, builtins), request, view=self
-        )
-        return paginator.get_paginated_response(
-            VoiceOutputSerializer(page, many=True).data
+        return paginated_response(
+            self,
+            request,
+            _VoiceChain(engine, queryset, builtins),
+            VoiceOutputSerializer,
         )
 
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import Http404
 
 from .engines import Engine
 from .engines.base import BuiltinVoice
 from .models import Voice
-from .voices import builtin_ref
+from .voices import builtin_ref, own_prompt_voice
 
 
 def voice_get(*, user, voice_id: str) -> Voice:
     """One of the user's prompt voices (listed or not: history refers to both)."""
-    try:
-        pk = uuid.UUID(str(voice_id))
-    except ValueError:
-        raise Http404 from None
-    voice = Voice.objects.filter(pk=pk, owner=user).first()
+    voice = own_prompt_voice(user=user, voice_id=str(voice_id))
     if voice is None:
         raise Http404
     return voice

@@ -52,7 +52,7 @@ def voice_resolve(*, user, engine: Engine, voice_id: str | None) -> ResolvedVoic
         name = voice_id
     if engine.voice(name) is not None:
         return ResolvedVoice(builtin_ref(engine, name), fp.builtin_voice(name))
-    voice = _own_prompt_voice(user, voice_id) if not sep else None
+    voice = own_prompt_voice(user=user, voice_id=voice_id) if not sep else None
     if voice is None:
         raise ApiError("voice_not_found", f"No voice {voice_id!r}.", param="voice")
     if voice.blocked_at is not None:
@@ -70,7 +70,8 @@ def prompt_resolved(voice: Voice) -> ResolvedVoice:
     )
 
 
-def _own_prompt_voice(user, voice_id: str) -> Voice | None:
+def own_prompt_voice(*, user, voice_id: str) -> Voice | None:
+    """One of the user's prompt voices by its UUID (listed or not), else None."""
     try:
         pk = uuid.UUID(voice_id)
     except ValueError:
