@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import OuterRef, Subquery
 
-from synthesis.admin_actions import ModerationAdminMixin
-from synthesis.quota import character_limit, period_start
+from synthesis.admin.actions import ModerationAdminMixin
+from synthesis.services.quota import character_limit, period_start
 
 from .models import ApiKey, CharacterUsage, User
 

@@ -31,7 +31,7 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from synthesis.engines.glmtts_features import (  # noqa: E402
+from synthesis.engines.glmtts.features import (  # noqa: E402
     VoiceFeatureCache,
     VoiceFeatures,
     encode,
@@ -88,7 +88,7 @@ def cache_costs(repeat: int, prompt_seconds: float) -> dict:
 def real_savings() -> dict:
     from django.conf import settings
 
-    from synthesis.engines.glmtts import GlmTtsEngine
+    from synthesis.engines.glmtts.engine import GlmTtsEngine
     from tests.synthesis.test_engine_glmtts import _real_model_missing, store_voice
 
     missing = _real_model_missing()

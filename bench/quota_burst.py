@@ -38,7 +38,7 @@ REPEATS = 3
 
 
 def burst(users, texts) -> tuple[float, list[float]]:
-    from synthesis import services
+    from synthesis.services import syntheses
 
     barrier = threading.Barrier(len(texts))
     latencies: list[float] = [0.0] * len(texts)
@@ -48,8 +48,8 @@ def burst(users, texts) -> tuple[float, list[float]]:
             connection.ensure_connection()  # connecting is not what is measured
             barrier.wait()
             started = time.perf_counter()
-            services.synthesis_create(
-                user=users[index], data=services.SynthesisInput(text=texts[index])
+            syntheses.synthesis_create(
+                user=users[index], data=syntheses.SynthesisInput(text=texts[index])
             )
             latencies[index] = (time.perf_counter() - started) * 1000
         finally:

@@ -6,4 +6,4 @@ class SynthesisConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import worker_hooks  # noqa: F401  (connects the worker start-up hook)
+        from synthesis import worker_hooks  # noqa: F401  (connects the worker start-up hook)

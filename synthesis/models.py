@@ -1,4 +1,5 @@
 import uuid
+from enum import nonmember
 
 from django.conf import settings
 from django.db import models
@@ -52,6 +53,9 @@ class Artifact(models.Model):
         # The audio was removed (no history refers to it, or the file was lost); an
         # identical request produces it again.
         PURGED = "purged"
+
+        IN_FLIGHT = nonmember(frozenset({"queued", "running"}))
+        TERMINAL = nonmember(frozenset({"succeeded", "failed", "blocked", "purged"}))
 
     fingerprint = models.CharField(max_length=64, unique=True)
     status = models.CharField(

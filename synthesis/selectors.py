@@ -7,8 +7,11 @@ import uuid
 from django.db.models import Count, Q, Sum
 from django.http import Http404
 
-from . import quota
-from .models import Artifact, AuditEntry, Block, SynthesisRequest
+from .engines import Engine
+from .engines.base import BuiltinVoice
+from .models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
+from .services import quota
+from .services.voices import builtin_ref, own_prompt_voice
 
 Outcome = SynthesisRequest.Cache
 
@@ -125,3 +128,43 @@ def audit_list(*, target: str = "", target_id: str = "", action: str = ""):
     if action:
         queryset = queryset.filter(action=action)
     return queryset.order_by("-created_at", "-id")
+
+
+# --- Voices ---------------------------------------------------------------------------
+
+
+def voice_get(*, user, voice_id: str) -> Voice:
+    """One of the user's prompt voices (listed or not: history refers to both)."""
+    voice = own_prompt_voice(user=user, voice_id=str(voice_id))
+    if voice is None:
+        raise Http404
+    return voice
+
+
+def voice_list(*, user):
+    """The user's own listed prompt voices, newest first."""
+    return Voice.objects.filter(
+        owner=user, kind=Voice.Kind.PROMPT, listed=True
+    ).order_by("-created_at", "pk")
+
+
+def builtin_voice_get(*, engine: Engine, voice_id: str) -> BuiltinVoice | None:
+    """The active engine's builtin voice named by "<engine>:<name>", else None."""
+    engine_name, sep, name = str(voice_id).partition(":")
+    if not sep or engine_name != engine.name:
+        return None
+    return engine.voice(name)
+
+
+def voice_options(*, user, engine: Engine) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped (value, label) pairs for a voice picker: the engine's builtin voices,
+    then the user's prompt voices (usable ones only)."""
+    builtin = [(builtin_ref(engine, v.name), v.label) for v in engine.voices()]
+    own = [
+        (str(v.pk), v.name)
+        for v in voice_list(user=user).filter(blocked_at__isnull=True)
+    ]
+    groups = [(f"Built-in voices ({engine.name})", builtin)]
+    if own:
+        groups.append(("Your voices", own))
+    return groups

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from synthesis.services import runs
 
 
 @shared_task(
@@ -15,8 +15,8 @@ from . import services
 def artifact_synthesize_task(self, artifact_id: int) -> None:
     final = self.request.retries >= self.max_retries
     try:
-        services.artifact_synthesize(artifact_id=artifact_id, final_attempt=final)
-    except services.TransientFailure as exc:
+        runs.artifact_synthesize(artifact_id=artifact_id, final_attempt=final)
+    except runs.TransientFailure as exc:
         # Exponential backoff with jitter: 1, 2, 4 ... s, at most a minute.
         countdown = min(60, 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
@@ -24,4 +24,4 @@ def artifact_synthesize_task(self, artifact_id: int) -> None:
 
 @shared_task
 def artifact_sweep_task() -> dict:
-    return services.artifact_sweep()
+    return runs.artifact_sweep()

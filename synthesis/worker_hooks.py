@@ -9,7 +9,7 @@ from celery.signals import worker_init
 def register_served_engines(sender=None, **kwargs) -> None:
     # worker_init runs in the main process after -Q is applied and before the pool
     # forks, so the hashing happens once and the children inherit its result.
-    from .engine_identity import engines_register_for_worker
+    from synthesis.services.engine_identity import engines_register_for_worker
 
     queues = set(sender.app.amqp.queues.consume_from)
     engines_register_for_worker(queues=queues, host=sender.hostname)

@@ -9,6 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from synthesis.services import errors as service_errors
+
 API_PREFIXES = ("/api/", "/v1/")
 
 _TYPES = {
@@ -25,6 +27,26 @@ _TYPES = {
     416: "invalid_request_error",
     429: "rate_limit_error",
 }
+
+
+# The one mapping of the services' domain errors to HTTP.
+SERVICE_ERROR_STATUS: dict[type[service_errors.ServiceError], int] = {
+    service_errors.InvalidInput: 400,
+    service_errors.PermissionDenied: 403,
+    service_errors.NotFound: 404,
+    service_errors.Conflict: 409,
+    service_errors.Gone: 410,
+    service_errors.TooLarge: 413,
+    service_errors.LimitExceeded: 429,
+    service_errors.Unavailable: 503,
+}
+
+
+def service_error_status(error: service_errors.ServiceError) -> int:
+    for kind in type(error).__mro__:
+        if kind in SERVICE_ERROR_STATUS:
+            return SERVICE_ERROR_STATUS[kind]
+    return 400
 
 
 class ApiError(exceptions.APIException):
@@ -44,6 +66,19 @@ class ApiError(exceptions.APIException):
         self.error_code = code
         self.param = param
         self.headers = headers or {}
+
+    @classmethod
+    def from_service(cls, error: service_errors.ServiceError) -> ApiError:
+        headers = {}
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(error.retry_after)
+        return cls(
+            error.code,
+            error.message,
+            status_code=service_error_status(error),
+            param=error.param,
+            headers=headers,
+        )
 
 
 def error_body(
@@ -95,6 +130,8 @@ _DRF_CODES = {
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, service_errors.ServiceError):
+        exc = ApiError.from_service(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real 500: Django's handler500 answers in the same shape

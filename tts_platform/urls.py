@@ -2,19 +2,19 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from synthesis import openai_api
+from synthesis.api import openai as openai_api
 from synthesis.metrics import metrics_view
 
 from . import errors, health
 
 api_v1 = [
     path("", include("accounts.urls")),
-    path("", include("synthesis.urls")),
+    path("", include("synthesis.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("admin-audio/", include("synthesis.admin_audio")),
+    path("admin-audio/", include("synthesis.admin.audio")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -26,7 +26,7 @@ urlpatterns = [
     re_path(r"^(api|v1)/", errors.api_not_found),
     # The portal (server-rendered pages).
     path("", include("accounts.portal_urls")),
-    path("", include("synthesis.portal_urls")),
+    path("", include("synthesis.portal.urls")),
 ]
 
 handler400 = errors.handler400

@@ -12,7 +12,7 @@ from .base import Engine, EngineError, EngineUnavailable
 ENGINES: dict[str, str] = {
     "espeak": "synthesis.engines.espeak.EspeakEngine",
     "kokoro": "synthesis.engines.kokoro.KokoroEngine",
-    "glmtts": "synthesis.engines.glmtts.GlmTtsEngine",
+    "glmtts": "synthesis.engines.glmtts.engine.GlmTtsEngine",
 }
 
 __all__ = [

@@ -72,7 +72,7 @@ def progress_steps(synthesis: SynthesisRequest) -> list[dict]:
 def audio_formats() -> list[str]:
     """The formats the audio endpoint serves, WAV (the master) first: the portal offers
     a download button for each one the API knows."""
-    from synthesis.api import AUDIO_FORMATS
+    from synthesis.api.syntheses import AUDIO_FORMATS
 
     return sorted(AUDIO_FORMATS, key=lambda fmt: (fmt != "wav", fmt))
 

@@ -11,8 +11,9 @@ from django.test import Client
 
 from accounts.models import ApiKey
 from accounts.ratelimit import login_failures_clear
-from synthesis import services, storage
+from synthesis import storage
 from synthesis.models import SynthesisRequest, Voice
+from synthesis.services import syntheses
 from tests.portal.helpers import voiced_tone_wav
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -279,7 +280,7 @@ def test_history_search_filters_and_pagination(portal, user):
             "/", {"text": f"Line number {i}.", "seed": 42, "sample_rate": 24000}
         )
     first = SynthesisRequest.objects.get(text="Line number 0.")
-    services.synthesis_wait(request=first, timeout=30)
+    syntheses.synthesis_wait(request=first, timeout=30)
     portal.post("/", {"text": "Line number 0.", "seed": 42, "sample_rate": 24000})
     page = portal.get("/history/").context["page"]
     assert page.paginator.count == 13

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 
 from django.utils import timezone
 
-from synthesis import audio, storage
 from synthesis import fingerprint as fp
+from synthesis import storage
+from synthesis.audio import pcm
 from synthesis.engines import get_engine
 from synthesis.engines.base import VoiceInput
 from synthesis.models import Artifact, SynthesisRequest, Voice
@@ -25,8 +26,8 @@ def speech_wav(text: str) -> tuple[bytes, float]:
     result = engine.synthesize(
         text=text, voice=VoiceInput(kind="builtin", name="en-us"), seed=42
     )
-    samples = audio.resample(result.samples, result.sample_rate, RATE)
-    return audio.encode_wav(samples, RATE), len(samples) / RATE
+    samples = pcm.resample(result.samples, result.sample_rate, RATE)
+    return pcm.encode_wav(samples, RATE), len(samples) / RATE
 
 
 def make_voice(

@@ -9,9 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from synthesis import storage, voice_services
+from synthesis import storage
+from synthesis.audio.intake import MAX_UPLOAD_BYTES
 from synthesis.models import Artifact, SynthesisRequest, Voice
-from synthesis.voice_intake import MAX_UPLOAD_BYTES
+from synthesis.services import voices as voice_services
 from tests.helpers import assert_error, audio_bytes, decode
 from tests.synthesis.audio_files import (
     RATE,

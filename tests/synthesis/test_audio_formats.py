@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from synthesis import formats, storage
+from synthesis import storage
+from synthesis.audio import formats
 from synthesis.models import Artifact
 from tests.helpers import assert_error, audio_bytes, synthesize
 

@@ -1,11 +1,11 @@
-"""The content gate (synthesis/audio.py check_output): every class of bad audio is
+"""The content gate (synthesis/audio/gate.py): every class of bad audio is
 rejected with its own code, and real speech from the espeak engine passes, directly and
 through the worker."""
 
 import numpy as np
 import pytest
 
-from synthesis import audio
+from synthesis.audio import gate, pcm
 from synthesis.engines import get_engine
 from synthesis.engines.base import VoiceInput
 from synthesis.models import Artifact
@@ -20,12 +20,12 @@ def speech(text: str) -> np.ndarray:
     result = engine.synthesize(
         text=text, voice=VoiceInput(kind="builtin", name="en-us"), seed=42
     )
-    return audio.resample(result.samples, result.sample_rate, RATE)
+    return pcm.resample(result.samples, result.sample_rate, RATE)
 
 
 def rejected(samples, text: str) -> str:
-    with pytest.raises(audio.AudioRejected) as caught:
-        audio.check_output(np.asarray(samples, dtype=np.float32), RATE, text=text)
+    with pytest.raises(gate.AudioRejected) as caught:
+        gate.check_output(np.asarray(samples, dtype=np.float32), RATE, text=text)
     assert str(caught.value)  # the user sees why
     return caught.value.code
 
@@ -48,7 +48,7 @@ def seconds(n: float) -> int:
     ],
 )
 def test_real_speech_passes(text):
-    audio.check_output(speech(text), RATE, text=text)
+    gate.check_output(speech(text), RATE, text=text)
 
 
 def test_empty_audio_is_rejected():
@@ -111,7 +111,7 @@ def test_a_blip_padded_with_silence_is_too_short_for_the_text():
 
 
 def test_short_texts_are_exempt_from_the_speed_floor():
-    audio.check_output(speech("ok")[: seconds(0.1)], RATE, text="NASA")
+    gate.check_output(speech("ok")[: seconds(0.1)], RATE, text="NASA")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -123,4 +123,4 @@ def test_speech_passes_the_gate_through_the_worker(api):
     assert body["error"] is None
     artifact = Artifact.objects.get(fingerprint=body["fingerprint"])
     assert artifact.error_code == ""
-    assert artifact.duration_s > len(text) * audio.MIN_SECONDS_PER_SPEAKABLE_CHAR
+    assert artifact.duration_s > len(text) * gate.MIN_SECONDS_PER_SPEAKABLE_CHAR

@@ -23,13 +23,14 @@ import soundfile
 from django.conf import settings as django_settings
 from django.core.management import call_command
 
-from synthesis import services, storage
-from synthesis.engine_identity import engines_register_for_worker
+from synthesis import storage
 from synthesis.engines import EngineError, EngineUnavailable, get_engine
 from synthesis.engines.base import VoiceInput
-from synthesis.engines.glmtts import ENGINE_PARAMS, GlmTtsEngine
-from synthesis.engines.glmtts_features import VoiceFeatures, decode, encode
+from synthesis.engines.glmtts.engine import ENGINE_PARAMS, GlmTtsEngine
+from synthesis.engines.glmtts.features import VoiceFeatures, decode, encode
 from synthesis.models import EngineIdentity, Voice
+from synthesis.services import syntheses
+from synthesis.services.engine_identity import engines_register_for_worker
 from tests.conftest import _database_url
 from tests.helpers import assert_error
 from tests.synthesis import glmtts_standin
@@ -493,8 +494,8 @@ def test_a_miss_is_enqueued_on_its_engines_queue(
     engines_register_for_worker(queues={"gpu"})
     get_engine.cache_clear()  # the web side: the identity comes from the registry
     voice = str(prompt_voice_row(user).pk) if engine_name == "glmtts" else None
-    request = services.synthesis_create(
-        user=user, data=services.SynthesisInput(text="Routed text.", voice=voice)
+    request = syntheses.synthesis_create(
+        user=user, data=syntheses.SynthesisInput(text="Routed text.", voice=voice)
     )
     get_engine.cache_clear()
     assert request.cache == "miss"
@@ -544,13 +545,13 @@ def test_a_gpu_worker_registers_its_build_and_renders_glmtts_syntheses(
         settings.TTS_ENGINE = "glmtts"
         settings.GLMTTS_REPO_DIR, settings.GLMTTS_CKPT_DIR = standin
         get_engine.cache_clear()
-        request = services.synthesis_create(
+        request = syntheses.synthesis_create(
             user=user,
-            data=services.SynthesisInput(
+            data=syntheses.SynthesisInput(
                 text="Rendered on the gpu queue.", voice=str(prompt_voice_row(user).pk)
             ),
         )
-        services.synthesis_wait(request=request, timeout=30)
+        syntheses.synthesis_wait(request=request, timeout=30)
         artifact = request.artifact
         assert artifact.status == "succeeded", (
             artifact.error_message or (tmp_path / "worker.log").read_text()[-3000:]

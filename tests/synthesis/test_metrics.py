@@ -6,8 +6,8 @@ from django.db import transaction
 from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from synthesis import services
 from synthesis.models import Artifact
+from synthesis.services import syntheses
 from tests.helpers import assert_error, synthesize
 
 pytestmark = [
@@ -69,14 +69,14 @@ def test_a_miss_and_a_hit_are_counted_with_the_workers_engine_run(api):
 
 def test_a_coalesced_request_is_counted_and_credited_when_the_run_ends(user):
     before = scrape()
-    data = services.SynthesisInput(text="Two requests, one run.")
+    data = syntheses.SynthesisInput(text="Two requests, one run.")
     # In one transaction the second request finds the first one's queued artifact;
     # the engine run is enqueued at commit.
     with transaction.atomic():
-        first = services.synthesis_create(user=user, data=data)
-        second = services.synthesis_create(user=user, data=data)
+        first = syntheses.synthesis_create(user=user, data=data)
+        second = syntheses.synthesis_create(user=user, data=data)
     assert (first.cache, second.cache) == ("miss", "coalesced")
-    services.synthesis_wait(request=second, timeout=30)
+    syntheses.synthesis_wait(request=second, timeout=30)
     artifact = Artifact.objects.get()
     assert artifact.status == "succeeded"
     after = scrape()

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, CharacterUsage, User
 from accounts.services import api_key_create
-from synthesis import cache, quota, storage
+from synthesis import cache, storage
 from synthesis.models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
+from synthesis.services import quota
 from tests.helpers import assert_error, audio_bytes, synthesize
 
 from .moderation_support import make_artifact, make_voice

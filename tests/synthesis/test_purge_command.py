@@ -81,7 +81,7 @@ def test_purge_by_voice_covers_every_artifact_of_its_clip(user, other_user):
 
 
 def test_a_purged_tombstone_stays_blocked(user, staff_user):
-    from synthesis import moderation
+    from synthesis.services import moderation
 
     orphan = make_artifact("Blocked and unreferenced.")
     moderation.block_create(

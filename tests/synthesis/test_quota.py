@@ -9,8 +9,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import CharacterUsage
-from synthesis import quota
 from synthesis.models import Artifact, SynthesisRequest
+from synthesis.services import quota
 from tests.helpers import assert_error, synthesize
 
 from .moderation_support import worker_paused

@@ -4,10 +4,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from synthesis import cache, services, storage
+from synthesis import cache, storage
 from synthesis import fingerprint as fp
 from synthesis.engines import get_engine
 from synthesis.models import Artifact
+from synthesis.services import runs, syntheses
 from synthesis.tasks import artifact_synthesize_task
 from tests.helpers import audio_bytes, synthesize
 
@@ -92,7 +93,7 @@ def test_a_redelivered_task_does_not_run_the_engine_twice(api):
     artifact = Artifact.objects.get()
     assert artifact.attempts == 1
     # The same message again, as a broker redelivery would hand it over.
-    services.artifact_synthesize(artifact_id=artifact.pk)
+    runs.artifact_synthesize(artifact_id=artifact.pk)
     artifact_synthesize_task.apply(args=[artifact.pk])
     artifact.refresh_from_db()
     assert artifact.attempts == 1
@@ -102,10 +103,10 @@ def test_a_redelivered_task_does_not_run_the_engine_twice(api):
 def test_a_duplicate_delivery_during_a_run_does_nothing(api):
     response = api.post("/api/v1/syntheses", {"text": "Running now."}, format="json")
     artifact = Artifact.objects.get(fingerprint=response["X-Fingerprint"])
-    services.synthesis_wait(request=_request(response), timeout=30)
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
     # Pretend another worker holds the run: a second delivery must not claim it.
     Artifact.objects.filter(pk=artifact.pk).update(status=Artifact.Status.RUNNING)
-    services.artifact_synthesize(artifact_id=artifact.pk)
+    runs.artifact_synthesize(artifact_id=artifact.pk)
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.RUNNING
     assert artifact.attempts == 1
@@ -120,10 +121,10 @@ def test_the_sweeper_recovers_a_run_whose_worker_died(api, settings):
     Artifact.objects.filter(pk=artifact.pk).update(
         status=Artifact.Status.RUNNING, started_at=long_ago, created_at=long_ago
     )
-    result = services.artifact_sweep()
+    result = runs.artifact_sweep()
     assert result["requeued"] == 1
     assert result["reenqueued"] == 1
-    services.synthesis_wait(request=_request(response), timeout=30)
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.SUCCEEDED
     assert artifact.attempts == 2
@@ -139,7 +140,7 @@ def test_the_sweeper_fails_a_run_that_keeps_dying(api, settings):
         started_at=long_ago,
         attempts=settings.TTS_MAX_ATTEMPTS,
     )
-    assert services.artifact_sweep()["failed"] == 1
+    assert runs.artifact_sweep()["failed"] == 1
     artifact = Artifact.objects.get()
     assert artifact.status == Artifact.Status.FAILED
     assert artifact.error_code == "timed_out"
@@ -149,11 +150,11 @@ def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
     engine = get_engine("espeak")
     inputs = _espeak_inputs("Unknown voice.", "klingon")
     with transaction.atomic():
-        artifact, outcome = services._artifact_get_or_claim(
+        artifact, outcome = syntheses._artifact_get_or_claim(
             fp.fingerprint_of(inputs), inputs, engine
         )
     assert outcome == "miss"
-    services.artifact_synthesize(artifact_id=artifact.pk)
+    runs.artifact_synthesize(artifact_id=artifact.pk)
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.FAILED
     assert artifact.error_code == "engine_error"
@@ -161,7 +162,7 @@ def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
     assert not cache.pointer_get(artifact.fingerprint)
 
     with transaction.atomic():
-        retried, outcome = services._artifact_get_or_claim(
+        retried, outcome = syntheses._artifact_get_or_claim(
             artifact.fingerprint, inputs, engine
         )
     assert outcome == "miss"
@@ -170,12 +171,12 @@ def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
 
 def test_a_worker_with_another_engine_build_refuses_the_work(api):
     response = api.post("/api/v1/syntheses", {"text": "Other build."}, format="json")
-    services.synthesis_wait(request=_request(response), timeout=30)
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
     artifact = Artifact.objects.get()
     Artifact.objects.filter(pk=artifact.pk).update(
         status=Artifact.Status.QUEUED, model_version="0" * 64
     )
-    services.artifact_synthesize(artifact_id=artifact.pk)
+    runs.artifact_synthesize(artifact_id=artifact.pk)
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.FAILED
     assert "differs" in artifact.error_message

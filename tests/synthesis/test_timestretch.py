@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthesis.timestretch import stretch
+from synthesis.audio.timestretch import stretch
 
 RATE = 24000
 

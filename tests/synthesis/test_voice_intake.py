@@ -7,15 +7,15 @@ import struct
 import numpy as np
 import pytest
 
-from synthesis.engines import get_engine
-from synthesis.engines.base import BuiltinVoice
-from synthesis.engines.selection import median_f0, nearest_voice, text_language
-from synthesis.voice_intake import (
+from synthesis.audio.intake import (
     MAX_UPLOAD_BYTES,
     AudioInvalid,
     canonicalize,
     encode_canonical_wav,
 )
+from synthesis.engines import get_engine
+from synthesis.engines.base import BuiltinVoice
+from synthesis.engines.selection import median_f0, nearest_voice, text_language
 from tests.synthesis.audio_files import (
     RATE,
     encode,

@@ -6,9 +6,9 @@ row refers to (synthesis/moderation.py `purge`). The run is written to the audit
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
-from synthesis import moderation
 from synthesis.models import Block
-from tts_platform.errors import ApiError
+from synthesis.services import moderation
+from synthesis.services.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -39,8 +39,8 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 reason=options["reason"],
             )
-        except ApiError as error:
-            raise CommandError(str(error.detail)) from None
+        except ServiceError as error:
+            raise CommandError(error.message) from None
         verb = "Would delete" if report.dry_run else "Deleted"
         for name in report.files_deleted:
             self.stdout.write(f"{verb} {name}")

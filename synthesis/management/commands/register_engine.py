@@ -3,8 +3,8 @@ worker serving the engine's queue does when it starts (docs/deploy.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from synthesis.engine_identity import engine_identity_register
 from synthesis.engines import ENGINES, EngineUnavailable, get_engine
+from synthesis.services.engine_identity import engine_identity_register
 
 
 class Command(BaseCommand):

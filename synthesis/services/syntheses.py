@@ -1,6 +1,7 @@
-"""The only writers of syntheses and artifacts.
+"""The request path: the only writer of syntheses, and of artifacts until a worker
+claims them.
 
-Request path (DESIGN.md "The request path"): fingerprint -> Redis pointer -> Postgres
+docs/architecture.md "The request path": fingerprint -> Redis pointer -> Postgres
 artifact -> INSERT ... ON CONFLICT DO NOTHING. The one request whose insert wins
 enqueues the engine run; everyone else is a hit or joins the run in flight."""
 
@@ -10,26 +11,26 @@ import logging
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tts_platform.errors import ApiError
+from synthesis import cache, metrics, storage
+from synthesis import fingerprint as fp
+from synthesis.audio import formats
+from synthesis.engines import Engine, EngineUnavailable, get_engine
+from synthesis.models import Artifact, SynthesisRequest
 
-from . import audio, cache, formats, metrics, moderation, quota, storage, timestretch
-from . import fingerprint as fp
-from .engines import Engine, EngineError, EngineUnavailable, get_engine
-from .models import Artifact, SynthesisRequest
-from .voices import ResolvedVoice, engine_voice_input, voice_resolve
+from . import moderation, quota, runs
+from .errors import InvalidInput, Unavailable
+from .voices import ResolvedVoice, voice_resolve
 
 logger = logging.getLogger(__name__)
 
 Status = Artifact.Status
 Outcome = SynthesisRequest.Cache
-TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.BLOCKED, Status.PURGED}
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,16 @@ def text_validate(text: str) -> str:
     """Returns the normalized text or raises a 400."""
     text = fp.normalize_text(text)
     if not text:
-        raise ApiError("text_empty", "text must not be empty.", param="text")
+        raise InvalidInput("text_empty", "text must not be empty.", param="text")
     if len(text) > settings.TTS_MAX_TEXT_CHARS:
-        raise ApiError(
+        raise InvalidInput(
             "text_too_long",
             f"text has {len(text)} characters; the limit is "
             f"{settings.TTS_MAX_TEXT_CHARS}.",
             param="text",
         )
     if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
-        raise ApiError(
+        raise InvalidInput(
             "text_not_speakable",
             "text contains nothing that can be spoken.",
             param="text",
@@ -84,7 +85,7 @@ def synthesis_create(
     engine = active_engine()
     text = text_validate(data.text)
     if data.sample_rate not in settings.TTS_SAMPLE_RATES:
-        raise ApiError(
+        raise InvalidInput(
             "invalid_sample_rate",
             f"sample_rate must be one of {list(settings.TTS_SAMPLE_RATES)}.",
             param="sample_rate",
@@ -136,7 +137,7 @@ def synthesis_create(
         )
         if outcome == Outcome.MISS:
             artifact_id, queue = artifact.pk, engine.queue
-            transaction.on_commit(lambda: _enqueue(artifact_id, queue))
+            transaction.on_commit(lambda: runs.artifact_enqueue(artifact_id, queue))
     if outcome == Outcome.HIT and artifact.status == Status.SUCCEEDED:
         cache.pointer_set(artifact)  # re-warm after a Redis miss
     metrics.request_answered(
@@ -155,11 +156,10 @@ def _engine_identity(engine: Engine) -> str:
     try:
         return engine.identity()
     except EngineUnavailable as exc:
-        raise ApiError(
+        raise Unavailable(
             "engine_unavailable",
             str(exc),
-            status_code=503,
-            headers={"Retry-After": "30"},
+            retry_after=30,
         ) from exc
 
 
@@ -278,12 +278,6 @@ def _artifact_insert(fingerprint: str, inputs: dict, engine: Engine) -> Artifact
     return artifact
 
 
-def _enqueue(artifact_id: int, queue: str) -> None:
-    from .tasks import artifact_synthesize_task
-
-    artifact_synthesize_task.apply_async(args=[artifact_id], queue=queue)
-
-
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
@@ -293,7 +287,7 @@ def synthesis_wait(*, request: SynthesisRequest, timeout: float) -> SynthesisReq
     deadline = time.monotonic() + timeout
     delay = 0.02
     artifact = request.artifact
-    while artifact.status not in TERMINAL and time.monotonic() < deadline:
+    while artifact.status not in Status.TERMINAL and time.monotonic() < deadline:
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.25)
         artifact.refresh_from_db()
@@ -320,171 +314,3 @@ def synthesis_delete(*, request: SynthesisRequest) -> None:
             storage.delete(derived)
 
     transaction.on_commit(purge)
-
-
-# --- Worker side ------------------------------------------------------------------------
-
-
-class TransientFailure(Exception):
-    """The run failed in a way worth retrying; the artifact is queued again."""
-
-
-def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> None:
-    """Runs the engine for one artifact, at most once per claim.
-
-    Idempotent: the conditional UPDATE queued -> running lets exactly one delivery of
-    the task proceed; a redelivered or duplicate task finds nothing to claim and stops.
-    `attempts` fences the final write, so a run that lost its claim cannot overwrite a
-    newer one."""
-    artifact = _artifact_claim(artifact_id)
-    if artifact is None:
-        return
-    started = time.perf_counter()
-    outcome, saved, seconds = "failed", 0.0, None
-    try:
-        outcome, saved, seconds = _artifact_run(artifact, final_attempt)
-    except TransientFailure:
-        outcome = "retried"
-        raise
-    finally:
-        metrics.engine_run(
-            engine=artifact.engine,
-            outcome=outcome,
-            seconds=seconds if seconds is not None else time.perf_counter() - started,
-            seconds_saved=saved,
-        )
-
-
-def _artifact_run(
-    artifact: Artifact, final_attempt: bool
-) -> tuple[str, float, float | None]:
-    """(outcome, engine seconds saved by the requests that joined this run, engine
-    seconds of a successful run as recorded on the artifact)."""
-    attempt = artifact.attempts
-    give_up = final_attempt or attempt >= settings.TTS_MAX_ATTEMPTS
-    try:
-        data, duration, engine_seconds = _render(artifact)
-        name = storage.artifact_audio_name(artifact.fingerprint)
-        storage.write_atomic(name, data)
-    except EngineError as error:
-        if error.permanent or give_up:
-            _artifact_fail(artifact, attempt, "engine_error", str(error))
-            return "failed", 0.0, None
-        _artifact_release(artifact, attempt, str(error))
-        raise TransientFailure(str(error)) from error
-    except audio.AudioRejected as error:
-        _artifact_fail(artifact, attempt, error.code, str(error))
-        return "failed", 0.0, None
-    except Exception as error:
-        # Storage, resampling, a time limit: worth another try, then a clear failure
-        # instead of a run left "running" until the sweeper finds it.
-        logger.exception("rendering artifact %s failed", artifact.pk)
-        if give_up:
-            _artifact_fail(artifact, attempt, "internal_error", str(error))
-            return "failed", 0.0, None
-        _artifact_release(artifact, attempt, str(error))
-        raise TransientFailure(str(error)) from error
-    now = timezone.now()
-    with transaction.atomic():
-        done = Artifact.objects.filter(
-            pk=artifact.pk, status=Status.RUNNING, attempts=attempt
-        ).update(
-            status=Status.SUCCEEDED,
-            audio_name=name,
-            duration_s=duration,
-            bytes=len(data),
-            engine_seconds=engine_seconds,
-            finished_at=now,
-            error_code="",
-            error_message="",
-        )
-        if done:
-            artifact.refresh_from_db()
-            transaction.on_commit(lambda: cache.pointer_set(artifact))
-    if not done:
-        return "superseded", 0.0, None  # the claim was lost to a newer run
-    # Requests that joined this run while it was in flight; later repeats are hits
-    # and credit their saving themselves.
-    joined = artifact.requests.filter(cache=Outcome.COALESCED).count()
-    return "succeeded", joined * engine_seconds, engine_seconds
-
-
-def _artifact_claim(artifact_id: int) -> Artifact | None:
-    now = timezone.now()
-    claimed = Artifact.objects.filter(pk=artifact_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now
-    )
-    if not claimed:
-        return None
-    return Artifact.objects.get(pk=artifact_id)
-
-
-def _render(artifact: Artifact) -> tuple[bytes, float, float]:
-    """Engine run plus the checks and encoding of the master WAV:
-    (WAV bytes, audio seconds, engine seconds)."""
-    inputs = artifact.inputs
-    engine = get_engine(artifact.engine)
-    if engine.identity() != artifact.model_version:
-        raise EngineError(
-            "this worker's engine build differs from the one the request was "
-            "fingerprinted for",
-            permanent=True,
-        )
-    started = time.perf_counter()
-    result = engine.synthesize(
-        text=inputs["text"],
-        voice=engine_voice_input(inputs["voice"]),
-        seed=inputs["seed"],
-    )
-    engine_seconds = time.perf_counter() - started
-    samples = audio.resample(result.samples, result.sample_rate, artifact.sample_rate)
-    audio.check_output(samples, artifact.sample_rate, text=inputs["text"])
-    speed = inputs["params"].get("speed")
-    if speed:
-        samples = timestretch.stretch(samples, speed, artifact.sample_rate)
-    duration = len(samples) / artifact.sample_rate
-    return audio.encode_wav(samples, artifact.sample_rate), duration, engine_seconds
-
-
-@transaction.atomic
-def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
-    failed = Artifact.objects.filter(
-        pk=artifact.pk, status=Status.RUNNING, attempts=attempt
-    ).update(
-        status=Status.FAILED,
-        error_code=code,
-        error_message=message[:2000],
-        finished_at=timezone.now(),
-    )
-    if failed:  # once per run: the fenced UPDATE changes the row only once
-        quota.quota_refund(artifact_id=artifact.pk)
-
-
-def _artifact_release(artifact: Artifact, attempt: int, message: str) -> None:
-    Artifact.objects.filter(
-        pk=artifact.pk, status=Status.RUNNING, attempts=attempt
-    ).update(status=Status.QUEUED, error_message=message[:2000])
-
-
-def artifact_sweep(*, now=None) -> dict[str, int]:
-    """Recovers work a lost worker or broker left behind: runs stuck past the hard time
-    limit are queued again (or failed after TTS_MAX_ATTEMPTS); artifacts queued for
-    longer than that are enqueued again (the claim makes a duplicate message harmless)."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.TTS_TASK_TIME_LIMIT + 30)
-    stuck = Artifact.objects.filter(status=Status.RUNNING, started_at__lt=stale)
-    failed = stuck.filter(attempts__gte=settings.TTS_MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        error_code="timed_out",
-        error_message="The engine run did not finish in time.",
-        finished_at=now,
-    )
-    requeued = stuck.update(status=Status.QUEUED, started_at=None)
-    waiting = list(
-        Artifact.objects.filter(status=Status.QUEUED, created_at__lt=stale).values_list(
-            "pk", "engine"
-        )
-    )
-    for artifact_id, engine_name in waiting:
-        _enqueue(artifact_id, get_engine(engine_name).queue)
-    return {"failed": failed, "requeued": requeued, "reenqueued": len(waiting)}

@@ -11,11 +11,10 @@ import uuid
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
+from synthesis import storage
+from synthesis.api.responses import serve_audio
+from synthesis.models import Artifact, Voice
 from tts_platform.errors import error_response
-
-from . import storage
-from .http_audio import serve_audio
-from .models import Artifact, Voice
 
 
 def _staff_only(view):

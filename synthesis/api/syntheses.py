@@ -11,15 +11,16 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from synthesis import selectors, storage
+from synthesis.api.responses import serve_audio
+from synthesis.api.uploads import UploadLimitMixin
+from synthesis.api.voices import SynthesisPromptFields, synthesis_prompt_voice
+from synthesis.audio import formats
+from synthesis.models import Artifact, SynthesisRequest
+from synthesis.services import syntheses
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
 from tts_platform.pagination import paginated_response
-
-from . import formats, selectors, services, storage
-from .api_voices import SynthesisPromptFields, synthesis_prompt_voice
-from .http_audio import serve_audio
-from .models import Artifact, SynthesisRequest
-from .uploads import UploadLimitMixin
 
 MAX_WAIT_SECONDS = 60
 AUDIO_FORMATS = {name: spec.content_type for name, spec in formats.FORMATS.items()}
@@ -183,15 +184,15 @@ class SynthesisListCreateApi(UploadLimitMixin, APIView):
         wait = wait_seconds(request)
         serializer = SynthesisInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        synthesis = services.synthesis_create(
+        synthesis = syntheses.synthesis_create(
             user=request.user,
-            data=services.SynthesisInput(**serializer.validated_data),
+            data=syntheses.SynthesisInput(**serializer.validated_data),
             channel=SynthesisRequest.Channel.API,
             api_key=getattr(request, "api_key", None),
             voice=synthesis_prompt_voice(request, serializer.validated_data),
         )
         if wait:
-            services.synthesis_wait(request=synthesis, timeout=wait)
+            syntheses.synthesis_wait(request=synthesis, timeout=wait)
         return synthesis_response(synthesis)
 
     @extend_schema(
@@ -214,7 +215,7 @@ class SynthesisDetailApi(APIView):
         )
         wait = wait_seconds(request)
         if wait:
-            services.synthesis_wait(request=synthesis, timeout=wait)
+            syntheses.synthesis_wait(request=synthesis, timeout=wait)
         return synthesis_response(synthesis)
 
     @extend_schema(responses={204: None}, tags=["syntheses"])
@@ -222,7 +223,7 @@ class SynthesisDetailApi(APIView):
         synthesis = selectors.synthesis_get(
             user=request.user, synthesis_id=synthesis_id
         )
-        services.synthesis_delete(request=synthesis)
+        syntheses.synthesis_delete(request=synthesis)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

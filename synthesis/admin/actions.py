@@ -1,5 +1,5 @@
 """Admin actions for moderators: block, unblock and purge, with a reason typed next to
-the action menu. They call the services the staff API uses (synthesis/moderation.py),
+the action menu. They call the services the staff API uses (synthesis/services/moderation.py),
 so both write the same blocks and audit entries."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.defaultfilters import filesizeformat
 
-from tts_platform.errors import ApiError
-
-from . import moderation
+from synthesis.services import moderation
+from synthesis.services.errors import ServiceError
 
 
 class ModerationActionForm(helpers.ActionForm):
@@ -34,8 +33,8 @@ def _run(modeladmin, request, queryset, verb: str, operation) -> None:
         target, target_id = moderation.target_id_of(obj)
         try:
             operation(target, target_id)
-        except ApiError as error:
-            problems.append(f"{target_id}: {error.detail}")
+        except ServiceError as error:
+            problems.append(f"{target_id}: {error.message}")
         else:
             done += 1
     if done:
@@ -82,9 +81,9 @@ def _purge(modeladmin, request, queryset, *, dry_run: bool) -> None:
                 dry_run=dry_run,
                 reason=_reason(request),
             )
-        except ApiError as error:
+        except ServiceError as error:
             modeladmin.message_user(
-                request, f"{target_id}: {error.detail}", messages.WARNING
+                request, f"{target_id}: {error.message}", messages.WARNING
             )
             continue
         totals["artifacts"] += report.artifacts

@@ -11,20 +11,18 @@ from django.core.files.uploadhandler import (
     TemporaryFileUploadHandler,
 )
 
-from tts_platform.errors import ApiError
-
-from .voice_intake import MAX_UPLOAD_BYTES
+from synthesis.audio.intake import MAX_UPLOAD_BYTES
+from synthesis.services.errors import TooLarge
 
 # Room for the other form fields and the multipart framing around the file.
 FORM_OVERHEAD_BYTES = 256 * 1024
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
 
 
-def too_large(param: str | None = None) -> ApiError:
-    return ApiError(
+def too_large(param: str | None = None) -> TooLarge:
+    return TooLarge(
         "audio_too_large",
         f"Uploads are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB of audio.",
-        status_code=413,
         param=param,
     )
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import EngineError
-from .glmtts_features import VoiceFeatures
+from synthesis.engines.base import EngineError
+from synthesis.engines.glmtts.features import VoiceFeatures
 
 SAMPLE_METHOD = "ras"
 USE_HISTORY_CACHE = True

@@ -1,13 +1,11 @@
-"""Audio helpers: rate conversion, the WAV master encoding, and the checks an output
-must pass before it is stored and served to anyone else."""
+"""The content gate: the checks an engine's output must pass before it is stored and
+served to anyone else."""
 
 from __future__ import annotations
 
-import io
 import unicodedata
 
 import numpy as np
-import soundfile
 
 # Loose bounds on speech for a text: a rejection means the engine produced something
 # that is not speech for this text, never that the speech is unusually fast or slow.
@@ -36,14 +34,6 @@ class AudioRejected(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    if from_rate == to_rate:
-        return samples.astype(np.float32, copy=False)
-    import soxr
-
-    return soxr.resample(samples.astype(np.float32), from_rate, to_rate, quality="HQ")
 
 
 def speakable_characters(text: str) -> int:
@@ -124,11 +114,3 @@ def active_seconds(samples: np.ndarray, sample_rate: int) -> float:
     frames = samples[: count * frame].reshape(count, frame)
     loud = np.sqrt(np.mean(np.square(frames), axis=1)) > ACTIVE_FRAME_RMS
     return float(np.count_nonzero(loud)) * frame / sample_rate
-
-
-def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
-    """The master: mono 16-bit PCM WAV. Deterministic bytes for the same samples."""
-    buffer = io.BytesIO()
-    clipped = np.clip(samples, -1.0, 1.0)
-    soundfile.write(buffer, clipped, sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()

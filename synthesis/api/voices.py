@@ -14,18 +14,20 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from synthesis import selectors as voice_selectors
+from synthesis import storage
+from synthesis.api.responses import serve_audio
+from synthesis.api.uploads import UploadLimitMixin
+from synthesis.engines import Engine
+from synthesis.engines.base import BuiltinVoice
+from synthesis.engines.selection import nearest_voice, text_language
+from synthesis.models import Voice
+from synthesis.services import syntheses
+from synthesis.services import voices as voice_services
+from synthesis.services.voices import ResolvedVoice, prompt_resolved
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictBooleanField, StrictCharField
 from tts_platform.pagination import paginated_response
-
-from . import services, storage, voice_selectors, voice_services
-from .engines import Engine
-from .engines.base import BuiltinVoice
-from .engines.selection import nearest_voice, text_language
-from .http_audio import serve_audio
-from .models import Voice
-from .uploads import UploadLimitMixin
-from .voices import ResolvedVoice, prompt_resolved
 
 # --- The voice object -------------------------------------------------------------------
 
@@ -197,7 +199,7 @@ class VoiceListCreateApi(UploadLimitMixin, APIView):
             consent=data["consent"],
             name=data.get("name", ""),
         )
-        engine = services.active_engine()
+        engine = syntheses.active_engine()
         body = VoiceOutputSerializer(prompt_data(engine, voice)).data
         return Response(
             body,
@@ -214,7 +216,7 @@ class VoiceListCreateApi(UploadLimitMixin, APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         kind = filters.validated_data["kind"]
-        engine = services.active_engine()
+        engine = syntheses.active_engine()
         queryset = voice_selectors.voice_list(user=request.user)
         builtins = engine.voices()
         if kind == Voice.Kind.BUILTIN:
@@ -232,7 +234,7 @@ class VoiceListCreateApi(UploadLimitMixin, APIView):
 class VoiceDetailApi(APIView):
     @extend_schema(responses=VoiceOutputSerializer, tags=["voices"])
     def get(self, request, voice_id):
-        engine = services.active_engine()
+        engine = syntheses.active_engine()
         builtin = voice_selectors.builtin_voice_get(engine=engine, voice_id=voice_id)
         if builtin is not None:
             return Response(VoiceOutputSerializer(builtin_data(engine, builtin)).data)
@@ -241,7 +243,7 @@ class VoiceDetailApi(APIView):
 
     @extend_schema(responses={204: None}, tags=["voices"])
     def delete(self, request, voice_id):
-        engine = services.active_engine()
+        engine = syntheses.active_engine()
         if voice_selectors.builtin_voice_get(engine=engine, voice_id=voice_id):
             raise ApiError(
                 "voice_not_deletable", "Builtin voices cannot be deleted.", param="id"
@@ -258,7 +260,7 @@ class VoiceAudioApi(APIView):
         tags=["voices"],
     )
     def get(self, request, voice_id):
-        engine = services.active_engine()
+        engine = syntheses.active_engine()
         if voice_selectors.builtin_voice_get(engine=engine, voice_id=voice_id):
             raise ApiError(
                 "no_reference_clip",
@@ -319,7 +321,7 @@ def synthesis_prompt_voice(request, data: dict) -> ResolvedVoice | None:
         )
     prompt_text = request.data.get("prompt_text")
     consent = str(request.data.get("consent", "")).lower() in ("true", "1", "on")
-    services.text_validate(data["text"])  # before storing anything
+    syntheses.text_validate(data["text"])  # before storing anything
     voice = voice_services.voice_adhoc_get_or_create(
         user=request.user,
         upload=upload,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import soundfile
 from django.core.cache import caches
 
-from . import audio, storage
+from synthesis import storage
+from synthesis.audio import pcm
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def encode(master_wav: bytes, fmt: str, *, serial: int = 1) -> bytes:
     spec = FORMATS[fmt]
     samples, rate = soundfile.read(io.BytesIO(master_wav), dtype="float32")
     if spec.rates and rate not in spec.rates:
-        samples = audio.resample(samples, rate, spec.fallback_rate)
+        samples = pcm.resample(samples, rate, spec.fallback_rate)
         rate = spec.fallback_rate
     buffer = io.BytesIO()
     soundfile.write(buffer, samples, rate, format=spec.container, subtype=spec.subtype)

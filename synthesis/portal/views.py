@@ -13,28 +13,35 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from tts_platform.errors import ApiError
-
-from . import selectors, services, storage, voice_services
-from .forms import MAX_SEED, HistoryFilterForm, SynthesisForm, VoiceUploadForm
-from .http_audio import serve_audio
-from .models import SynthesisRequest
-from .uploads import (
+from synthesis import selectors, storage
+from synthesis.api.responses import serve_audio
+from synthesis.api.uploads import (
     MAX_BODY_BYTES,
     content_length,
     limited_upload_handlers,
     too_large,
 )
-from .voice_selectors import voice_get, voice_list, voice_options
-from .voices import builtin_ref
+from synthesis.models import SynthesisRequest
+from synthesis.portal.forms import (
+    MAX_SEED,
+    HistoryFilterForm,
+    SynthesisForm,
+    VoiceUploadForm,
+)
+from synthesis.selectors import voice_get, voice_list, voice_options
+from synthesis.services import syntheses
+from synthesis.services import voices as voice_services
+from synthesis.services.errors import ServiceError
+from synthesis.services.voices import builtin_ref
+from tts_platform.errors import service_error_status
 
 HISTORY_PAGE_SIZE = 10
 
 
-def _attach_error(form, error: ApiError) -> None:
+def _attach_error(form, error: ServiceError) -> None:
     """A service's 4xx becomes a form error on the field it names."""
     field = error.param if error.param in form.fields else None
-    form.add_error(field, str(error.detail))
+    form.add_error(field, error.message)
 
 
 def _is_htmx(request) -> bool:
@@ -43,7 +50,7 @@ def _is_htmx(request) -> bool:
 
 @login_required
 def synthesize(request):
-    engine = services.active_engine()
+    engine = syntheses.active_engine()
     options = voice_options(user=request.user, engine=engine)
     synthesis = None
     if request.method == "POST":
@@ -51,9 +58,9 @@ def synthesize(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                synthesis = services.synthesis_create(
+                synthesis = syntheses.synthesis_create(
                     user=request.user,
-                    data=services.SynthesisInput(
+                    data=syntheses.SynthesisInput(
                         text=data["text"],
                         voice=data["voice"] or None,
                         seed=data["seed"],
@@ -61,7 +68,7 @@ def synthesize(request):
                     ),
                     channel=SynthesisRequest.Channel.PORTAL,
                 )
-            except ApiError as error:
+            except ServiceError as error:
                 _attach_error(form, error)
         if synthesis is not None and not _is_htmx(request):
             # Post/redirect/get: a reload shows the result instead of posting again.
@@ -100,19 +107,19 @@ def synthesis_status(request, synthesis_id):
 @login_required
 @require_GET
 def history(request):
-    engine = services.active_engine()
+    engine = syntheses.active_engine()
     filters = HistoryFilterForm(
         request.GET, voice_options=voice_options(user=request.user, engine=engine)
     )
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    syntheses = selectors.synthesis_list(
+    rows = selectors.synthesis_list(
         user=request.user,
         search=criteria.get("search", "").strip(),
         status=criteria.get("status", ""),
         cache=criteria.get("cache", ""),
         voice=criteria.get("voice", ""),
     ).select_related("voice")
-    page = Paginator(syntheses, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -132,7 +139,7 @@ def synthesis_delete(request, synthesis_id):
     """GET asks for confirmation; POST deletes."""
     synthesis = selectors.synthesis_get(user=request.user, synthesis_id=synthesis_id)
     if request.method == "POST":
-        services.synthesis_delete(request=synthesis)
+        syntheses.synthesis_delete(request=synthesis)
         messages.success(request, "The synthesis was deleted from your history.")
         return redirect("portal:history")
     return render(
@@ -158,9 +165,11 @@ def voices(request):
         if request.method == "POST" and content_length(request.META) > MAX_BODY_BYTES:
             raise too_large("audio")
         return _voices(request)
-    except ApiError as error:  # refused up front, or cut off while streaming
-        messages.error(request, str(error.detail))
-        return _voices_page(request, VoiceUploadForm(), status=error.status_code)
+    except ServiceError as error:  # refused up front, or cut off while streaming
+        messages.error(request, error.message)
+        return _voices_page(
+            request, VoiceUploadForm(), status=service_error_status(error)
+        )
 
 
 @csrf_protect
@@ -177,7 +186,7 @@ def _voices(request):
                     upload=data["audio"],
                     consent=data["consent"],
                 )
-            except ApiError as error:
+            except ServiceError as error:
                 _attach_error(form, error)
             else:
                 messages.success(request, f"Voice “{voice.name}” was added.")
@@ -194,7 +203,7 @@ def _voices_page(request, form, status: int | None = None):
         {
             "form": form,
             "voices": voice_list(user=request.user),
-            "engine": services.active_engine(),
+            "engine": syntheses.active_engine(),
         },
         status=status or (400 if form.errors else 200),
     )

@@ -8,9 +8,8 @@ import re
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from synthesis import storage
 from tts_platform.errors import error_response
-
-from . import storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024

@@ -1,20 +1,25 @@
-"""The only writers of prompt voices: accepting an upload, the ad-hoc voices of
-multipart syntheses, deleting."""
+"""The only writers of prompt voices (accepting an upload, the ad-hoc voices of
+multipart syntheses, deleting) and the resolution of the voice a request names into
+what is fingerprinted and what the engine receives."""
 
 from __future__ import annotations
 
 import logging
 import os
+import uuid
+from dataclasses import dataclass
 
 from django.db import transaction
 
-from tts_platform.errors import ApiError
+from synthesis import fingerprint as fp
+from synthesis import storage
+from synthesis.audio.intake import AudioInvalid, CanonicalClip, canonicalize
+from synthesis.engines import Engine
+from synthesis.engines.base import VoiceInput
+from synthesis.engines.selection import median_f0
+from synthesis.models import Artifact, Voice
 
-from . import fingerprint as fp
-from . import storage
-from .engines.selection import median_f0
-from .models import Artifact, Voice
-from .voice_intake import AudioInvalid, CanonicalClip, canonicalize
+from .errors import InvalidInput, TooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +30,13 @@ MAX_NAME_CHARS = 100
 def prompt_text_validate(prompt_text: str | None) -> str:
     text = fp.normalize_text(prompt_text or "")
     if not text:
-        raise ApiError(
+        raise InvalidInput(
             "prompt_text_required",
             "prompt_text must be the exact transcript of the reference clip.",
             param="prompt_text",
         )
     if len(text) > MAX_PROMPT_TEXT_CHARS:
-        raise ApiError(
+        raise InvalidInput(
             "prompt_text_too_long",
             f"prompt_text has {len(text)} characters; the limit is "
             f"{MAX_PROMPT_TEXT_CHARS}.",
@@ -44,7 +49,7 @@ def clip_from_upload(upload, *, param: str) -> CanonicalClip:
     """Decodes an uploaded file (at most MAX_UPLOAD_BYTES, enforced by the upload
     handler) into its canonical clip, or a 4xx naming the problem."""
     if upload is None:
-        raise ApiError(
+        raise InvalidInput(
             "audio_required", "Attach the reference clip as a file.", param=param
         )
     upload.seek(0)
@@ -52,10 +57,8 @@ def clip_from_upload(upload, *, param: str) -> CanonicalClip:
     try:
         return canonicalize(data, filename=upload.name or "")
     except AudioInvalid as error:
-        status_code = 413 if error.code == "audio_too_large" else 400
-        raise ApiError(
-            error.code, error.message, status_code=status_code, param=param
-        ) from None
+        kind = TooLarge if error.code == "audio_too_large" else InvalidInput
+        raise kind(error.code, error.message, param=param) from None
 
 
 def _clip_store(clip: CanonicalClip) -> str:
@@ -83,7 +86,7 @@ def voice_create(
 ) -> Voice:
     """A new prompt voice from an uploaded clip (every upload makes a voice)."""
     if not consent:
-        raise ApiError(
+        raise InvalidInput(
             "consent_required",
             "Confirm that you have the speaker's consent to use this voice "
             "(consent=true).",
@@ -155,7 +158,7 @@ def voice_adhoc_get_or_create(
                 listed=False,
             )
     if existing.blocked_at is not None:
-        raise ApiError(
+        raise InvalidInput(
             "voice_blocked",
             "This voice was blocked by a moderator.",
             param="prompt_audio",
@@ -185,3 +188,84 @@ def voice_delete(*, voice: Voice) -> None:
         storage.delete(name)
 
     transaction.on_commit(purge)
+
+
+# --- Resolving the voice a request names ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedVoice:
+    ref: str  # what the history shows: "<engine>:<name>" or the voice's UUID
+    fingerprint_part: dict
+    voice: Voice | None = None
+
+
+def builtin_ref(engine: Engine, name: str) -> str:
+    return f"{engine.name}:{name}"
+
+
+def voice_resolve(*, user, engine: Engine, voice_id: str | None) -> ResolvedVoice:
+    """`voice_id`: None (the engine's default), "<engine>:<name>", a bare builtin name,
+    or the UUID of one of the user's prompt voices."""
+    if not voice_id:
+        name = engine.default_voice
+        if not name:
+            raise InvalidInput(
+                "voice_required",
+                f"Engine {engine.name!r} clones a voice: pass voice (a prompt voice "
+                "id) or prompt_audio with prompt_text.",
+                param="voice",
+            )
+        return ResolvedVoice(builtin_ref(engine, name), fp.builtin_voice(name))
+    engine_name, sep, name = voice_id.partition(":")
+    if sep:
+        if engine_name != engine.name:
+            raise InvalidInput(
+                "voice_not_available",
+                f"Voice {voice_id!r} belongs to engine {engine_name!r}; this server "
+                f"runs {engine.name!r}.",
+                param="voice",
+            )
+    else:
+        name = voice_id
+    if engine.voice(name) is not None:
+        return ResolvedVoice(builtin_ref(engine, name), fp.builtin_voice(name))
+    voice = own_prompt_voice(user=user, voice_id=voice_id) if not sep else None
+    if voice is None:
+        raise InvalidInput("voice_not_found", f"No voice {voice_id!r}.", param="voice")
+    if voice.blocked_at is not None:
+        raise InvalidInput(
+            "voice_blocked", "This voice was blocked by a moderator.", param="voice"
+        )
+    return prompt_resolved(voice)
+
+
+def prompt_resolved(voice: Voice) -> ResolvedVoice:
+    return ResolvedVoice(
+        str(voice.pk),
+        fp.prompt_voice(audio_sha256=voice.audio_sha256, prompt_text=voice.prompt_text),
+        voice,
+    )
+
+
+def own_prompt_voice(*, user, voice_id: str) -> Voice | None:
+    """One of the user's prompt voices by its UUID (listed or not), else None."""
+    try:
+        pk = uuid.UUID(voice_id)
+    except ValueError:
+        return None
+    return Voice.objects.filter(pk=pk, owner=user).first()
+
+
+def engine_voice_input(voice_part: dict) -> VoiceInput:
+    """What the worker hands the engine, rebuilt from the fingerprint inputs alone: the
+    prompt clip is found by its hash, so no voice row is needed (it may be deleted)."""
+    if voice_part["kind"] == "builtin":
+        return VoiceInput(kind="builtin", name=voice_part["name"])
+    sha = voice_part["audio_sha256"]
+    return VoiceInput(
+        kind="prompt",
+        audio_path=storage.local_path(storage.voice_clip_name(sha)),
+        audio_sha256=sha,
+        prompt_text=voice_part["prompt_text"],
+    )

@@ -11,8 +11,8 @@ import socket
 
 from django.utils import timezone
 
-from .engines import ENGINES, get_engine
-from .models import EngineIdentity
+from synthesis.engines import ENGINES, get_engine
+from synthesis.models import EngineIdentity
 
 logger = logging.getLogger(__name__)
 

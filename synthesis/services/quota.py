@@ -19,9 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import CharacterUsage
-from tts_platform.errors import ApiError
-
-from .models import Artifact, SynthesisRequest
+from synthesis.models import Artifact, SynthesisRequest
+from synthesis.services.errors import LimitExceeded
 
 IN_FLIGHT = (Artifact.Status.QUEUED, Artifact.Status.RUNNING)
 # A run usually finishes within seconds; clients retry after this many.
@@ -46,7 +45,7 @@ def character_limit(user) -> int:
 
 
 def quota_charge(*, user, characters: int, miss: bool) -> None:
-    """Charges `characters` to the user's month, or raises a 429 ApiError
+    """Charges `characters` to the user's month, or raises LimitExceeded
     (`quota_exceeded`, `too_many_concurrent_requests`) with Retry-After.
 
     Must run inside the transaction that records the request: the row lock is held until
@@ -80,12 +79,11 @@ def quota_charge(*, user, characters: int, miss: bool) -> None:
             artifact__status__in=IN_FLIGHT,
         ).count()
         if in_flight >= settings.TTS_MAX_CONCURRENT_MISSES:
-            raise ApiError(
+            raise LimitExceeded(
                 "too_many_concurrent_requests",
                 f"{in_flight} of your syntheses are still running; the limit is "
                 f"{settings.TTS_MAX_CONCURRENT_MISSES}. Retry when one has finished.",
-                status_code=429,
-                headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER)},
+                retry_after=CONCURRENCY_RETRY_AFTER,
             )
     CharacterUsage.objects.filter(pk=usage.pk).update(
         characters=F("characters") + characters
@@ -94,12 +92,11 @@ def quota_charge(*, user, characters: int, miss: bool) -> None:
 
 def _exceeded(characters: int, limit: int, used: int, start: date):
     retry_after = math.ceil((period_end(start) - timezone.now()).total_seconds())
-    raise ApiError(
+    raise LimitExceeded(
         "quota_exceeded",
         f"This request needs {characters} characters; {max(0, limit - used)} of your "
         f"{limit} monthly characters are left.",
-        status_code=429,
-        headers={"Retry-After": str(max(1, retry_after))},
+        retry_after=max(1, retry_after),
     )
 
 

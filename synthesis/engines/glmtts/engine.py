@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import (
+from synthesis.engines.base import (
     Audio,
     BuiltinVoice,
     Engine,
@@ -39,9 +39,13 @@ from .base import (
     EngineUnavailable,
     VoiceInput,
 )
-from .glmtts_features import VoiceFeatureCache, feature_key
-from .glmtts_manifest import build_manifest, identity_of
-from .glmtts_runtime import SAMPLE_METHOD, USE_HISTORY_CACHE, Runtime
+from synthesis.engines.glmtts.features import VoiceFeatureCache, feature_key
+from synthesis.engines.glmtts.manifest import build_manifest, identity_of
+from synthesis.engines.glmtts.runtime import (
+    SAMPLE_METHOD,
+    USE_HISTORY_CACHE,
+    Runtime,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ ENGINE_PARAMS = {
 }
 DECODE_MODE = "offline"
 # What happens to the samples after the engine: clipped to [-1, 1], resampled (soxr HQ)
-# to the requested rate, stored as the mono 16-bit WAV master (synthesis/audio.py).
+# to the requested rate, stored as the mono 16-bit WAV master (synthesis/audio/pcm.py).
 OUTPUT = {
     "channels": 1,
     "clip": 1.0,
@@ -171,7 +175,7 @@ class GlmTtsEngine(Engine):
         cached = self._registered
         if cached is not None and cached[2] > now:
             return cached[0], cached[1]
-        from synthesis.engine_identity import engine_identity_latest
+        from synthesis.services.engine_identity import engine_identity_latest
 
         row = engine_identity_latest(engine=self.name)
         if row is None:

@@ -16,15 +16,22 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from synthesis import storage
+from synthesis.api.responses import serve_audio
+from synthesis.api.syntheses import (
+    SampleRateField,
+    SeedField,
+    SpeedField,
+    audio_filename,
+)
+from synthesis.audio import formats
+from synthesis.engines import Engine, engine_names
+from synthesis.models import Artifact, SynthesisRequest
+from synthesis.services import syntheses
+from synthesis.services.errors import ServiceError
+from synthesis.services.voices import ResolvedVoice, voice_resolve
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField
-
-from . import formats, services, storage
-from .api import SampleRateField, SeedField, SpeedField, audio_filename
-from .engines import Engine, engine_names
-from .http_audio import serve_audio
-from .models import Artifact, SynthesisRequest
-from .voices import ResolvedVoice, voice_resolve
 
 MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 RESPONSE_FORMATS = {
@@ -90,7 +97,7 @@ class JsonErrorsNegotiation(DefaultContentNegotiation):
 
 
 def model_engine(model: str) -> Engine:
-    engine = services.active_engine()
+    engine = syntheses.active_engine()
     if model == engine.name or model in MODEL_ALIASES:
         return engine
     if model in engine_names():
@@ -144,9 +151,9 @@ class SpeechApi(APIView):
         engine = model_engine(data["model"])
         voice = openai_voice(user=request.user, engine=engine, voice=data["voice"])
         try:
-            synthesis = services.synthesis_create(
+            synthesis = syntheses.synthesis_create(
                 user=request.user,
-                data=services.SynthesisInput(
+                data=syntheses.SynthesisInput(
                     text=data["input"],
                     seed=data["seed"],
                     sample_rate=data["sample_rate"],
@@ -156,11 +163,11 @@ class SpeechApi(APIView):
                 api_key=getattr(request, "api_key", None),
                 voice=voice,
             )
-        except ApiError as error:
+        except ServiceError as error:
             if error.param == "text":  # the native name of OpenAI's `input`
                 error.param = "input"
             raise
-        services.synthesis_wait(request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT)
+        syntheses.synthesis_wait(request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT)
         response = speech_audio(request, synthesis, data["response_format"])
         response["X-Cache"] = synthesis.cache.upper()
         response["X-Fingerprint"] = synthesis.artifact.fingerprint
@@ -208,7 +215,7 @@ def _model(model_id: str) -> dict:
 
 
 def model_ids() -> list[str]:
-    return [services.active_engine().name, *MODEL_ALIASES]
+    return [syntheses.active_engine().name, *MODEL_ALIASES]
 
 
 class ModelListApi(APIView):

@@ -9,11 +9,11 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from synthesis import selectors
+from synthesis.models import AuditEntry, Block
+from synthesis.services import moderation
 from tts_platform.fields import StrictBooleanField, StrictCharField
 from tts_platform.pagination import paginated_response
-
-from . import moderation, selectors
-from .models import AuditEntry, Block
 
 
 class BlockOutputSerializer(serializers.Serializer):

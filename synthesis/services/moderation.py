@@ -22,10 +22,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from tts_platform.errors import ApiError
-
-from . import cache, storage
-from .models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
+from synthesis import cache, storage
+from synthesis.models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
+from synthesis.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 
 Target = Block.Target
 Status = Artifact.Status
@@ -54,10 +53,8 @@ def audit_record(
 # --- Resolving targets ------------------------------------------------------------------
 
 
-def _not_found(target: str, target_id: str) -> ApiError:
-    return ApiError(
-        "not_found", f"No {target} {target_id!r}.", status_code=404, param="id"
-    )
+def _not_found(target: str, target_id: str) -> ServiceError:
+    return NotFound("not_found", f"No {target} {target_id!r}.", param="id")
 
 
 def _artifact(fingerprint: str) -> Artifact:
@@ -119,7 +116,7 @@ def clip_refuse_blocked(voice_part: dict) -> None:
             target=Target.VOICE, audio_sha256=sha, lifted_at__isnull=True
         ).exists()
     ):
-        raise ApiError(
+        raise InvalidInput(
             "voice_blocked", "This voice was blocked by a moderator.", param="voice"
         )
 
@@ -132,7 +129,7 @@ def block_create(*, actor, target: str, target_id: str, reason: str = "") -> Blo
     pointers concerned once the transaction commits. 404 for an unknown target, 409
     when it is already blocked."""
     if target not in Target.values:
-        raise ApiError(
+        raise InvalidInput(
             "invalid_target",
             f"target must be one of {Target.values}.",
             param="target",
@@ -167,11 +164,10 @@ def block_create(*, actor, target: str, target_id: str, reason: str = "") -> Blo
     return block
 
 
-def _already_blocked(target: str, target_id: str) -> ApiError:
-    return ApiError(
+def _already_blocked(target: str, target_id: str) -> ServiceError:
+    return Conflict(
         "already_blocked",
         f"{target} {target_id!r} is already blocked.",
-        status_code=409,
         param="id",
     )
 
@@ -195,7 +191,7 @@ def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
         return fingerprints, voice.audio_sha256
     user = _user(target_id)
     if actor is not None and user.pk == actor.pk:
-        raise ApiError(
+        raise InvalidInput(
             "cannot_block_self", "Moderators cannot block themselves.", param="id"
         )
     User.objects.filter(pk=user.pk).update(is_active=False)
@@ -214,7 +210,7 @@ def block_lift(*, actor, block_id, reason: str = "") -> Block:
             else None
         )
         if block is None:
-            raise ApiError("not_found", f"No active block {block_id}.", status_code=404)
+            raise NotFound("not_found", f"No active block {block_id}.")
         block.lifted_at = timezone.now()
         block.lifted_by = actor
         block.save(update_fields=["lifted_at", "lifted_by"])
@@ -236,9 +232,7 @@ def block_lift_target(*, actor, target: str, target_id: str, reason: str = "") -
         target=target, target_id=target_id, lifted_at__isnull=True
     ).first()
     if block is None:
-        raise ApiError(
-            "not_blocked", f"{target} {target_id!r} is not blocked.", status_code=404
-        )
+        raise NotFound("not_blocked", f"{target} {target_id!r} is not blocked.")
     return block_lift(actor=actor, block_id=block.pk, reason=reason)
 
 
@@ -387,7 +381,7 @@ def _purge_scope(target: str, target_id: str):
         return Artifact.objects.filter(pk__in=history) | Artifact.objects.filter(
             inputs__voice__audio_sha256__in=hashes
         )
-    raise ApiError(
+    raise InvalidInput(
         "invalid_target", f"target must be one of {Target.values}.", param="target"
     )
 

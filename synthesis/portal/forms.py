@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from .models import Artifact, SynthesisRequest
+from synthesis.models import Artifact, SynthesisRequest
 
 MAX_SEED = 2**32 - 1
 
