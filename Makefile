@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=tts_platform.settings_test
 
-.PHONY: run test install install-dev lint fmt migrations-check check worker worker-gpu bench clean browser
+.PHONY: run test test-fast install install-dev lint fmt typecheck migrations-check check worker worker-gpu bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,16 @@ check: lint migrations-check
 
 # The browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:
-	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
 test: check browser
 	mkdir -p var
 	$(TEST_ENV) $(BIN)/python -m pytest
+
+# Everything but the tests that need the Celery worker or a browser: the inner loop.
+test-fast: check
+	mkdir -p var
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 -m "not worker and not browser and not gpu"
 
 worker: install
 	$(BIN)/python -m celery -A tts_platform worker -Q cpu,default -l info

@@ -89,9 +89,9 @@ def real_savings() -> dict:
     from django.conf import settings
 
     from synthesis.engines.glmtts.engine import GlmTtsEngine
-    from tests.synthesis.test_engine_glmtts import _real_model_missing, store_voice
+    from tests.support.glmtts import real_model_missing, store_voice
 
-    missing = _real_model_missing()
+    missing = real_model_missing()
     if missing:
         return {"skipped": "needs " + "; ".join(missing)}
     engine = GlmTtsEngine()

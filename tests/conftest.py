@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
+
+from tests.support.api import client_for
+from tests.support.worker import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # more at once, and past the backlog the kernel resets connections before Django sees
 # them. A production server (gunicorn) has a backlog of 2048.
 ThreadedWSGIServer.request_queue_size = 256
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that needs the Celery worker carries the `worker` marker, so
+    `make test-fast` (-m "not worker and not browser") can leave them out."""
+    for item in items:
+        if "celery_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.worker)
 
 
 @pytest.fixture(autouse=True)
@@ -41,19 +51,13 @@ def results_redis():
     return get_redis_connection("results")
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real worker process (prefork, 2 children) consuming every queue, on the test
     database and the test broker."""
     from tts_platform.celery import app
 
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "CONN_MAX_AGE": "0"}
     log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
     node = f"test-{os.getpid()}@localhost"
     process = subprocess.Popen(
@@ -115,16 +119,6 @@ def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         username="mod", password="pw-mod-1", is_staff=True
     )
-
-
-def client_for(user) -> APIClient:
-    from accounts.services import api_key_create
-
-    _, key = api_key_create(user=user, name="test")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    client.api_key = key
-    return client
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from synthesis.models import Artifact
 from synthesis.services import syntheses
-from tests.helpers import assert_error, synthesize
+from tests.support.api import assert_error, synthesize
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 
 from synthesis import cache, storage
 from synthesis.models import Artifact, AuditEntry, Block
-
-from .moderation_support import make_artifact, make_voice
+from tests.support.moderation import make_artifact, make_voice
 
 pytestmark = pytest.mark.django_db(transaction=True)  # files go on commit
 

@@ -10,7 +10,7 @@ from synthesis.engines import get_engine
 from synthesis.models import Artifact
 from synthesis.services import runs, syntheses
 from synthesis.tasks import artifact_synthesize_task
-from tests.helpers import audio_bytes, synthesize
+from tests.support.api import audio_bytes, synthesize
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

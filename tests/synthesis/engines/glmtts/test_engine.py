@@ -5,7 +5,6 @@ the real model where CUDA, the checkout and the weights are present."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import os
@@ -31,12 +30,12 @@ from synthesis.engines.glmtts.features import VoiceFeatures, decode, encode
 from synthesis.models import EngineIdentity, Voice
 from synthesis.services import syntheses
 from synthesis.services.engine_identity import engines_register_for_worker
-from tests.conftest import _database_url
-from tests.helpers import assert_error
-from tests.synthesis import glmtts_standin
+from tests.support import glmtts_standin
+from tests.support.api import assert_error
+from tests.support.glmtts import PROMPT_TEXT, real_model_missing, store_voice
+from tests.support.worker import database_url
 
-ROOT = Path(__file__).resolve().parents[2]
-PROMPT_TEXT = "The colour of this prompt is plain."
+ROOT = Path(__file__).resolve().parents[4]
 TWO_CHUNKS = (
     "This first sentence is long enough to be a chunk of its own here. "
     "And this second sentence follows it as another chunk."
@@ -67,20 +66,6 @@ def clip_bytes(pitch: float, seconds: float = 2.0, rate: int = 16000) -> bytes:
     buffer = io.BytesIO()
     soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
-
-
-def store_voice(data: bytes, prompt_text: str = PROMPT_TEXT) -> VoiceInput:
-    import hashlib
-
-    sha = hashlib.sha256(data).hexdigest()
-    name = storage.voice_clip_name(sha)
-    storage.write_atomic(name, data)
-    return VoiceInput(
-        kind="prompt",
-        audio_path=storage.local_path(name),
-        audio_sha256=sha,
-        prompt_text=prompt_text,
-    )
 
 
 @pytest.fixture
@@ -341,7 +326,7 @@ def test_web_processes_never_import_upstream_or_torch(standin, django_db_setup):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tts_platform.settings_test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "GLMTTS_REPO_DIR": str(standin[0]),
         "GLMTTS_CKPT_DIR": str(standin[1]),
     }
@@ -516,7 +501,7 @@ def test_a_gpu_worker_registers_its_build_and_renders_glmtts_syntheses(
     node = f"gpu-test-{os.getpid()}@localhost"
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CONN_MAX_AGE": "0",
         "PYTHONPATH": str(ROOT),
         "TTS_ENGINE": "glmtts",
@@ -568,22 +553,9 @@ def test_a_gpu_worker_registers_its_build_and_renders_glmtts_syntheses(
 # --- The real model ----------------------------------------------------------------------
 
 
-def _real_model_missing() -> list[str]:
-    missing = []
-    if importlib.util.find_spec("torch") is None:
-        missing.append("torch (pip install -r requirements-gpu.txt)")
-    else:
-        import torch
-
-        if not torch.cuda.is_available():
-            missing.append("a CUDA device")
-    missing += GlmTtsEngine().missing()
-    return missing
-
-
 @pytest.mark.gpu
 def test_the_real_model_clones_a_voice():
-    missing = _real_model_missing()
+    missing = real_model_missing()
     if missing:
         pytest.skip("GLM-TTS smoke test needs: " + "; ".join(missing))
     engine = GlmTtsEngine()

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.helpers import assert_error, synthesize
+from tests.support.api import assert_error, synthesize
 
 pytestmark = pytest.mark.django_db
 

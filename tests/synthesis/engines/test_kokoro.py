@@ -9,7 +9,7 @@ from synthesis.engines import EngineError, get_engine
 from synthesis.engines.base import Audio, VoiceInput
 from synthesis.engines.kokoro import chunks, seed_take
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ALPHA = VoiceInput("builtin", "jf_alpha")
 HELLO = "Hello, this is a cache test."
 

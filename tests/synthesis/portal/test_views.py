@@ -14,7 +14,7 @@ from accounts.ratelimit import login_failures_clear
 from synthesis import storage
 from synthesis.models import SynthesisRequest, Voice
 from synthesis.services import syntheses
-from tests.portal.helpers import voiced_tone_wav
+from tests.support.tones import voiced_tone_wav
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

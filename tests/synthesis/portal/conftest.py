@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.portal.browser import DESKTOP
+from tests.support.browser import DESKTOP
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

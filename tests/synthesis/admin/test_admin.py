@@ -11,9 +11,8 @@ from accounts.services import api_key_create
 from synthesis import cache, storage
 from synthesis.models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
 from synthesis.services import quota
-from tests.helpers import assert_error, audio_bytes, synthesize
-
-from .moderation_support import make_artifact, make_voice
+from tests.support.api import assert_error, audio_bytes, synthesize
+from tests.support.moderation import make_artifact, make_voice
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import soundfile
+from rest_framework.test import APIClient
 
 SYNTHESIS_FIELDS = {
     "id",
@@ -52,3 +53,13 @@ def assert_error(response, status: int, code: str | None = None, param=...):
     if param is not ...:
         assert body["error"]["param"] == param, body
     return body["error"]
+
+
+def client_for(user) -> APIClient:
+    from accounts.services import api_key_create
+
+    _, key = api_key_create(user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.api_key = key
+    return client

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from synthesis.models import Artifact, SynthesisRequest
-from tests.conftest import client_for
+from tests.support.api import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

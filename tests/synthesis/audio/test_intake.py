@@ -16,7 +16,7 @@ from synthesis.audio.intake import (
 from synthesis.engines import get_engine
 from synthesis.engines.base import BuiltinVoice
 from synthesis.engines.selection import median_f0, nearest_voice, text_language
-from tests.synthesis.audio_files import (
+from tests.support.audio_files import (
     RATE,
     encode,
     hostile_corpus,

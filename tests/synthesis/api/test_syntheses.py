@@ -4,7 +4,7 @@ and espeak engine."""
 import pytest
 
 from synthesis.models import Artifact, SynthesisRequest
-from tests.helpers import (
+from tests.support.api import (
     SYNTHESIS_FIELDS,
     assert_error,
     audio_bytes,

@@ -6,10 +6,8 @@ import pytest
 
 from synthesis import cache, storage
 from synthesis.models import Artifact, AuditEntry, Block, Voice
-from tests.conftest import client_for
-from tests.helpers import assert_error, audio_bytes, synthesize
-
-from .moderation_support import make_artifact, make_voice, worker_paused
+from tests.support.api import assert_error, audio_bytes, client_for, synthesize
+from tests.support.moderation import make_artifact, make_voice, worker_paused
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

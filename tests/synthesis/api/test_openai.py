@@ -9,8 +9,7 @@ import pytest
 import soundfile
 
 from synthesis.models import Artifact, SynthesisRequest
-from tests.conftest import client_for
-from tests.helpers import synthesize
+from tests.support.api import client_for, synthesize
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -11,9 +11,8 @@ from rest_framework.test import APIClient
 from accounts.models import CharacterUsage
 from synthesis.models import Artifact, SynthesisRequest
 from synthesis.services import quota
-from tests.helpers import assert_error, synthesize
-
-from .moderation_support import worker_paused
+from tests.support.api import assert_error, synthesize
+from tests.support.moderation import worker_paused
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

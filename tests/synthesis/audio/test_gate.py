@@ -9,7 +9,7 @@ from synthesis.audio import gate, pcm
 from synthesis.engines import get_engine
 from synthesis.engines.base import VoiceInput
 from synthesis.models import Artifact
-from tests.helpers import synthesize
+from tests.support.api import synthesize
 
 RATE = 24000
 

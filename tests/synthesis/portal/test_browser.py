@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from synthesis.models import SynthesisRequest, Voice
-from tests.portal.browser import log_in, screenshot, wait_for_result
-from tests.portal.helpers import voiced_tone_wav
+from tests.support.browser import log_in, screenshot, wait_for_result
+from tests.support.tones import voiced_tone_wav
 
 pytestmark = [
     pytest.mark.browser,

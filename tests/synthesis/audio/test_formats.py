@@ -12,7 +12,7 @@ import soundfile
 from synthesis import storage
 from synthesis.audio import formats
 from synthesis.models import Artifact
-from tests.helpers import assert_error, audio_bytes, synthesize
+from tests.support.api import assert_error, audio_bytes, synthesize
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

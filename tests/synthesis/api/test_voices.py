@@ -13,8 +13,8 @@ from synthesis import storage
 from synthesis.audio.intake import MAX_UPLOAD_BYTES
 from synthesis.models import Artifact, SynthesisRequest, Voice
 from synthesis.services import voices as voice_services
-from tests.helpers import assert_error, audio_bytes, decode
-from tests.synthesis.audio_files import (
+from tests.support.api import assert_error, audio_bytes, decode
+from tests.support.audio_files import (
     RATE,
     encode,
     hostile_corpus,
