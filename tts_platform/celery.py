@@ -16,7 +16,7 @@ def _warm_up_engine(**_kwargs) -> None:
     """Load the active engine's model in each pool process before the first task, so
     the first request does not pay for it. A failure here is logged; the task that
     needs the engine reports it properly."""
-    from synthesis.services import active_engine
+    from synthesis.services.syntheses import active_engine
 
     try:
         active_engine().warm_up()
