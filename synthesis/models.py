@@ -57,7 +57,15 @@ class Artifact(models.Model):
         IN_FLIGHT = nonmember(frozenset({"queued", "running"}))
         TERMINAL = nonmember(frozenset({"succeeded", "failed", "blocked", "purged"}))
 
+    class Kind(models.TextChoices):
+        # An engine run over one segment's inputs.
+        RUN = "run"
+        # The joined audio of a many-segment synthesis: its "run" concatenates the
+        # finished segments (inputs: the segment fingerprints and the join settings).
+        JOIN = "join"
+
     fingerprint = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.RUN)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -116,6 +124,11 @@ class SynthesisRequest(models.Model):
     )
     text = models.TextField()
     characters = models.PositiveIntegerField()
+    # Characters whose audio came from stored audio or from a run already in flight.
+    reused_characters = models.PositiveIntegerField(default=0)
+    # 1: `artifact` is the one segment's; more: `artifact` is the joined audio and the
+    # segments are SynthesisSegment rows.
+    segment_count = models.PositiveIntegerField(default=1)
     # "<engine>:<name>" for builtin voices, the voice's UUID for prompt voices; kept
     # when the voice itself is deleted.
     voice_ref = models.CharField(max_length=100)
@@ -139,6 +152,35 @@ class SynthesisRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.cache})"
+
+
+class SynthesisSegment(models.Model):
+    """One segment of a many-segment synthesis: what this request asked for at this
+    position and how it was answered. The artifact is shared by every synthesis that
+    contains the same segment."""
+
+    synthesis = models.ForeignKey(
+        SynthesisRequest, on_delete=models.CASCADE, related_name="segments"
+    )
+    index = models.PositiveIntegerField()
+    artifact = models.ForeignKey(
+        Artifact, on_delete=models.PROTECT, related_name="segment_uses"
+    )
+    text = models.TextField()
+    voice_ref = models.CharField(max_length=100)
+    seed = models.PositiveBigIntegerField()
+    cache = models.CharField(max_length=10, choices=SynthesisRequest.Cache.choices)
+
+    class Meta:
+        ordering = ["synthesis", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["synthesis", "index"], name="one_segment_per_index"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.synthesis_id} #{self.index} ({self.cache})"
 
 
 class EngineIdentity(models.Model):

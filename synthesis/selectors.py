@@ -39,7 +39,11 @@ def synthesis_list(
     cache: str = "",
     voice: str = "",
 ):
-    queryset = SynthesisRequest.objects.select_related("artifact").filter(user=user)
+    queryset = (
+        SynthesisRequest.objects.select_related("artifact")
+        .prefetch_related("segments__artifact")
+        .filter(user=user)
+    )
     if search:
         queryset = queryset.filter(text__icontains=search)
     if status:

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from synthesis.services import runs
+from synthesis.services import joins, runs
 
 
 @shared_task(
@@ -25,3 +25,8 @@ def artifact_synthesize_task(self, artifact_id: int) -> None:
 @shared_task
 def artifact_sweep_task() -> dict:
     return runs.artifact_sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def artifact_join_task(artifact_id: int) -> None:
+    joins.artifact_join(artifact_id=artifact_id)

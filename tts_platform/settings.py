@@ -197,7 +197,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Synthesis --------------------------------------------------------------------------
 TTS_ENGINE = env.str("TTS_ENGINE", default="kokoro")
-TTS_MAX_TEXT_CHARS = env.int("TTS_MAX_TEXT_CHARS", default=5000)
+TTS_MAX_TEXT_CHARS = env.int("TTS_MAX_TEXT_CHARS", default=50_000)
+# Long texts are split into segments of at most this many characters (a paragraph that
+# fits is one segment); each is fingerprinted, run and cached on its own.
+TTS_SEGMENT_CHARS = env.int("TTS_SEGMENT_CHARS", default=600)
+TTS_MAX_SEGMENTS = env.int("TTS_MAX_SEGMENTS", default=500)
 TTS_CACHE_TTL = env.int("TTS_CACHE_TTL", default=86400)
 TTS_SYNC_TIMEOUT = env.int("TTS_SYNC_TIMEOUT", default=300)
 TTS_DEFAULT_SEED = 42

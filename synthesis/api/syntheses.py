@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAdminUser
@@ -32,6 +33,74 @@ def audio_url(request: SynthesisRequest) -> str | None:
     return f"/api/v1/syntheses/{request.pk}/audio"
 
 
+def segment_views(synthesis: SynthesisRequest) -> list[dict]:
+    """The synthesis' segments as the API shows them: derived from the synthesis itself
+    when it is one segment (nothing more is stored), else from its segment rows."""
+    if synthesis.segment_count <= 1:
+        artifact = synthesis.artifact
+        return [
+            {
+                "index": 0,
+                "text": synthesis.text,
+                "voice": synthesis.voice_ref,
+                "seed": synthesis.seed,
+                "fingerprint": artifact.fingerprint,
+                "cache": synthesis.cache,
+                "status": public_status(artifact.status),
+                "duration_s": artifact.duration_s,
+            }
+        ]
+    if "segments" not in getattr(synthesis, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([synthesis], "segments__artifact")
+    return [
+        {
+            "index": segment.index,
+            "text": segment.text,
+            "voice": segment.voice_ref,
+            "seed": segment.seed,
+            "fingerprint": segment.artifact.fingerprint,
+            "cache": segment.cache,
+            "status": public_status(segment.artifact.status),
+            "duration_s": segment.artifact.duration_s,
+        }
+        for segment in synthesis.segments.all()
+    ]
+
+
+def public_status(status: str) -> str:
+    # "purged" is internal (the audio was removed and is produced again on the next
+    # identical request): to the client the audio is gone, a failure.
+    return Artifact.Status.FAILED if status == Artifact.Status.PURGED else status
+
+
+def synthesis_status(synthesis: SynthesisRequest) -> str:
+    status = public_status(synthesis.artifact.status)
+    if status == Artifact.Status.QUEUED and synthesis.segment_count > 1:
+        # A script is running as soon as any of its segments is.
+        started = (Artifact.Status.RUNNING, Artifact.Status.SUCCEEDED)
+        if any(s["status"] in started for s in segment_views(synthesis)):
+            return Artifact.Status.RUNNING
+    return status
+
+
+def segment_counts(synthesis: SynthesisRequest) -> dict[str, int]:
+    counts = dict.fromkeys(("hit", "coalesced", "miss"), 0)
+    for segment in segment_views(synthesis):
+        counts[segment["cache"]] += 1
+    return counts
+
+
+class SegmentOutputSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    text = serializers.CharField()
+    voice = serializers.CharField()
+    seed = serializers.IntegerField()
+    fingerprint = serializers.CharField()
+    cache = serializers.ChoiceField(choices=SynthesisRequest.Cache.choices)
+    status = serializers.CharField()
+    duration_s = serializers.FloatField(allow_null=True)
+
+
 class SynthesisOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.SerializerMethodField()
@@ -44,6 +113,9 @@ class SynthesisOutputSerializer(serializers.Serializer):
     engine = serializers.CharField()
     model_version = serializers.CharField(source="artifact.model_version")
     characters = serializers.IntegerField()
+    reused_characters = serializers.IntegerField()
+    segment_count = serializers.IntegerField()
+    segments = serializers.SerializerMethodField()
     duration_s = serializers.FloatField(source="artifact.duration_s", allow_null=True)
     audio_url = serializers.SerializerMethodField()
     channel = serializers.CharField()
@@ -64,17 +136,26 @@ class SynthesisOutputSerializer(serializers.Serializer):
         }
     )
     def get_status(self, obj) -> str:
-        # "purged" is internal (the audio was removed and is produced again on the
-        # next identical request): to the client the audio is gone, a failure.
-        status = obj.artifact.status
-        return Artifact.Status.FAILED if status == Artifact.Status.PURGED else status
+        return synthesis_status(obj)
+
+    @extend_schema_field(SegmentOutputSerializer(many=True))
+    def get_segments(self, obj) -> list[dict]:
+        return segment_views(obj)
 
     def get_error(self, obj) -> dict | None:
         artifact = obj.artifact
         if artifact.status == Artifact.Status.PURGED:
             return {"code": "audio_removed", "message": "This audio was removed."}
         if artifact.status == Artifact.Status.FAILED:
-            return {"code": artifact.error_code, "message": artifact.error_message}
+            error = {"code": artifact.error_code, "message": artifact.error_message}
+            failed = [
+                s["index"]
+                for s in segment_views(obj)
+                if s["status"] == Artifact.Status.FAILED
+            ]
+            if obj.segment_count > 1 and failed:
+                error["segment"] = failed[0]
+            return error
         if artifact.status == Artifact.Status.BLOCKED:
             return {
                 "code": "blocked",
@@ -89,6 +170,8 @@ def synthesis_response(request: SynthesisRequest) -> Response:
     code = status.HTTP_202_ACCEPTED if in_flight else status.HTTP_200_OK
     response = Response(SynthesisOutputSerializer(request).data, status=code)
     response["X-Cache"] = request.cache.upper()
+    counts = segment_counts(request)
+    response["X-Cache-Segments"] = ", ".join(f"{k}={v}" for k, v in counts.items())
     response["X-Fingerprint"] = artifact.fingerprint
     response["Location"] = f"/api/v1/syntheses/{request.pk}"
     return response
@@ -141,14 +224,40 @@ class SpeedField(StrictFloatField):
         super().__init__(min_value=0.25, max_value=4.0, **kwargs)
 
 
-class SynthesisInputSerializer(serializers.Serializer):
+class SegmentInputSerializer(serializers.Serializer):
     text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    voice = StrictCharField(required=False, allow_null=True, max_length=100)
+    seed = StrictIntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**32 - 1
+    )
+
+
+class SynthesisInputSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    # Instead of text: explicit segments, each with its own voice and seed.
+    segments = serializers.ListField(
+        child=SegmentInputSerializer(), required=False, allow_empty=True
+    )
     voice = StrictCharField(required=False, allow_null=True, max_length=100)
     seed = SeedField()
     sample_rate = SampleRateField(
         required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
     )
     speed = SpeedField()
+
+    def validate(self, attrs):
+        if "text" not in attrs and "segments" not in attrs:
+            raise serializers.ValidationError(
+                {"text": serializers.ErrorDetail("This field is required.", "required")}
+            )
+        return attrs
+
+    def to_input(self) -> syntheses.SynthesisInput:
+        data = dict(self.validated_data)
+        raw = data.pop("segments", None)
+        if raw is not None:
+            data["segments"] = tuple(syntheses.SegmentInput(**item) for item in raw)
+        return syntheses.SynthesisInput(**data)
 
 
 class SynthesisMultipartInputSerializer(
@@ -186,7 +295,7 @@ class SynthesisListCreateApi(UploadLimitMixin, APIView):
         serializer.is_valid(raise_exception=True)
         synthesis = syntheses.synthesis_create(
             user=request.user,
-            data=syntheses.SynthesisInput(**serializer.validated_data),
+            data=serializer.to_input(),
             channel=SynthesisRequest.Channel.API,
             api_key=getattr(request, "api_key", None),
             voice=synthesis_prompt_voice(request, serializer.validated_data),

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import CharacterUsage
-from synthesis.models import Artifact, SynthesisRequest
+from synthesis.models import Artifact, SynthesisRequest, SynthesisSegment
 from synthesis.services.errors import LimitExceeded
 
 IN_FLIGHT = (Artifact.Status.QUEUED, Artifact.Status.RUNNING)
@@ -112,8 +112,22 @@ def quota_refund(*, artifact_id: int) -> None:
         .values("user_id", "characters", "created_at")
         .first()
     )
-    if miss is None:  # the history row was deleted meanwhile
-        return
+    if miss is None:  # a script's segment: its characters were charged to the script
+        segment = (
+            SynthesisSegment.objects.filter(
+                artifact_id=artifact_id, cache=SynthesisRequest.Cache.MISS
+            )
+            .order_by("-synthesis__created_at")
+            .values("synthesis__user_id", "text", "synthesis__created_at")
+            .first()
+        )
+        if segment is None:  # the history row was deleted meanwhile
+            return
+        miss = {
+            "user_id": segment["synthesis__user_id"],
+            "characters": len(segment["text"]),
+            "created_at": segment["synthesis__created_at"],
+        }
     CharacterUsage.objects.filter(
         user_id=miss["user_id"],
         period_start=period_start(miss["created_at"]),

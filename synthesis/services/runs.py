@@ -18,7 +18,7 @@ from synthesis.audio import gate, pcm, timestretch
 from synthesis.engines import EngineError, get_engine
 from synthesis.models import Artifact, SynthesisRequest
 
-from . import quota
+from . import joins, quota
 from .voices import engine_voice_input
 
 logger = logging.getLogger(__name__)
@@ -27,10 +27,14 @@ Status = Artifact.Status
 Outcome = SynthesisRequest.Cache
 
 
-def artifact_enqueue(artifact_id: int, queue: str) -> None:
+def artifact_enqueue(artifact_id: int, queue: str, priority: int | None = None) -> None:
+    """`priority`: the broker's (0 first); a script's later segments go behind every
+    synthesis' first (services/scripts.py segment_priority)."""
     from synthesis.tasks import artifact_synthesize_task
 
-    artifact_synthesize_task.apply_async(args=[artifact_id], queue=queue)
+    artifact_synthesize_task.apply_async(
+        args=[artifact_id], queue=queue, priority=priority
+    )
 
 
 class TransientFailure(Exception):
@@ -44,7 +48,7 @@ def artifact_synthesize(*, artifact_id: int, final_attempt: bool = False) -> Non
     the task proceed; a redelivered or duplicate task finds nothing to claim and stops.
     `attempts` fences the final write, so a run that lost its claim cannot overwrite a
     newer one."""
-    artifact = _artifact_claim(artifact_id)
+    artifact = artifact_claim(artifact_id)
     if artifact is None:
         return
     started = time.perf_counter()
@@ -109,6 +113,7 @@ def _artifact_run(
         if done:
             artifact.refresh_from_db()
             transaction.on_commit(lambda: cache.pointer_set(artifact))
+            transaction.on_commit(lambda: joins.after_part_succeeded(artifact))
     if not done:
         return "superseded", 0.0, None  # the claim was lost to a newer run
     # Requests that joined this run while it was in flight; later repeats are hits
@@ -117,7 +122,8 @@ def _artifact_run(
     return "succeeded", joined * engine_seconds, engine_seconds
 
 
-def _artifact_claim(artifact_id: int) -> Artifact | None:
+def artifact_claim(artifact_id: int) -> Artifact | None:
+    """queued -> running for exactly one caller; `attempts` becomes its fence."""
     now = timezone.now()
     claimed = Artifact.objects.filter(pk=artifact_id, status=Status.QUEUED).update(
         status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now
@@ -166,6 +172,8 @@ def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) ->
     )
     if failed:  # once per run: the fenced UPDATE changes the row only once
         quota.quota_refund(artifact_id=artifact.pk)
+        artifact.error_code = code
+        joins.after_part_failed(artifact)
 
 
 def _artifact_release(artifact: Artifact, attempt: int, message: str) -> None:
@@ -190,9 +198,12 @@ def artifact_sweep(*, now=None) -> dict[str, int]:
     requeued = stuck.update(status=Status.QUEUED, started_at=None)
     waiting = list(
         Artifact.objects.filter(status=Status.QUEUED, created_at__lt=stale).values_list(
-            "pk", "engine"
+            "pk", "engine", "kind"
         )
     )
-    for artifact_id, engine_name in waiting:
-        artifact_enqueue(artifact_id, get_engine(engine_name).queue)
+    for artifact_id, engine_name, kind in waiting:
+        if kind == Artifact.Kind.JOIN:
+            joins.join_enqueue(artifact_id)
+        else:
+            artifact_enqueue(artifact_id, get_engine(engine_name).queue)
     return {"failed": failed, "requeued": requeued, "reenqueued": len(waiting)}

@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import transaction
 
-from synthesis import cache, metrics, storage
+from synthesis import cache, metrics, segments, storage
 from synthesis import fingerprint as fp
 from synthesis.audio import formats
 from synthesis.engines import Engine, EngineUnavailable, get_engine
 from synthesis.models import Artifact, SynthesisRequest
 
-from . import moderation, quota, runs
+from . import quota, runs, scripts
+from .artifacts import ArtifactRow, artifact_get_or_claim, count_hit
 from .errors import InvalidInput, Unavailable
 from .voices import ResolvedVoice, voice_resolve
 
@@ -34,36 +32,47 @@ Outcome = SynthesisRequest.Cache
 
 
 @dataclass(frozen=True)
-class SynthesisInput:
+class SegmentInput:
+    """One explicit segment; `voice` and `seed` default to the request's."""
+
     text: str
+    voice: str | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class SynthesisInput:
+    text: str = ""
     voice: str | None = None
     seed: int = settings.TTS_DEFAULT_SEED
     sample_rate: int = settings.TTS_DEFAULT_SAMPLE_RATE
     # OpenAI's speed (0.25-4.0); 1.0 is the absence of speed, so it is not fingerprinted.
     speed: float = 1.0
+    # Explicit segments instead of `text` (a dialogue between voices, another take).
+    segments: tuple[SegmentInput, ...] | None = None
 
 
 def active_engine() -> Engine:
     return get_engine(settings.TTS_ENGINE)
 
 
-def text_validate(text: str) -> str:
-    """Returns the normalized text or raises a 400."""
+def text_validate(text: str, *, param: str = "text") -> str:
+    """Returns the normalized text or raises InvalidInput."""
     text = fp.normalize_text(text)
     if not text:
-        raise InvalidInput("text_empty", "text must not be empty.", param="text")
+        raise InvalidInput("text_empty", f"{param} must not be empty.", param=param)
     if len(text) > settings.TTS_MAX_TEXT_CHARS:
         raise InvalidInput(
             "text_too_long",
-            f"text has {len(text)} characters; the limit is "
+            f"{param} has {len(text)} characters; the limit is "
             f"{settings.TTS_MAX_TEXT_CHARS}.",
-            param="text",
+            param=param,
         )
-    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+    if not segments.is_speakable(text):
         raise InvalidInput(
             "text_not_speakable",
-            "text contains nothing that can be spoken.",
-            param="text",
+            f"{param} contains nothing that can be spoken.",
+            param=param,
         )
     return text
 
@@ -79,61 +88,127 @@ def synthesis_create(
     api_key=None,
     voice: ResolvedVoice | None = None,
 ) -> SynthesisRequest:
-    """Records one request and answers it from the cache, from a run in flight, or by
-    enqueueing exactly one engine run. Never runs an engine itself."""
+    """Records one request and answers it from the cache, from runs in flight, or by
+    enqueueing exactly one engine run per segment nobody has synthesized. Never runs an
+    engine itself. `voice`: an already resolved request voice (an ad-hoc prompt clip)."""
     started = time.perf_counter()
     engine = active_engine()
-    text = text_validate(data.text)
     if data.sample_rate not in settings.TTS_SAMPLE_RATES:
         raise InvalidInput(
             "invalid_sample_rate",
             f"sample_rate must be one of {list(settings.TTS_SAMPLE_RATES)}.",
             param="sample_rate",
         )
-    voice = voice or voice_resolve(user=user, engine=engine, voice_id=data.voice)
-    moderation.clip_refuse_blocked(voice.fingerprint_part)
-    inputs = fp.canonical_inputs(
-        engine=engine.name,
+    text, pieces = _pieces(user=user, engine=engine, data=data, voice=voice)
+    plan = scripts.segments_plan(
+        pieces=pieces,
+        engine=engine,
         model=_engine_identity(engine),
-        text=text,
-        voice=voice.fingerprint_part,
-        seed=data.seed,
         sample_rate=data.sample_rate,
         params=render_params(engine, data),
     )
-    fingerprint = fp.fingerprint_of(inputs)
+    request_voice = voice or _request_voice(user, engine, data, plan)
     record = {
         "user": user,
         "api_key": api_key,
         "text": text,
         "characters": len(text),
-        "voice_ref": voice.ref,
-        "voice": voice.voice,
+        "voice_ref": request_voice.ref,
+        "voice": request_voice.voice,
         "seed": data.seed,
         "sample_rate": data.sample_rate,
         "engine": engine.name,
         "channel": channel,
+        "segment_count": len(plan),
     }
+    if len(plan) > 1:
+        return scripts.script_create(
+            plan=plan,
+            record=record,
+            engine=engine,
+            latency_ms=lambda: _ms_since(started),
+        )
+    return _segment_create(plan[0], record, engine, started)
 
+
+def _pieces(*, user, engine, data: SynthesisInput, voice: ResolvedVoice | None):
+    """(the whole text, [(segment text, its voice, its seed)])."""
+    voices: dict[str | None, ResolvedVoice] = {}
+
+    def resolved(voice_id: str | None) -> ResolvedVoice:
+        if voice_id is None and voice is not None:
+            return voice
+        key = voice_id if voice_id is not None else data.voice
+        if key not in voices:
+            voices[key] = voice_resolve(user=user, engine=engine, voice_id=key)
+        return voices[key]
+
+    if data.segments is not None:
+        if data.text:
+            raise InvalidInput(
+                "text_and_segments",
+                "Send either text or segments, not both.",
+                param="segments",
+            )
+        checked = scripts.segments_validate(list(data.segments))
+        text = "\n\n".join(segment_text for segment_text, _, _ in checked)
+        text_validate(text, param="segments")
+        return text, [
+            (
+                segments.SegmentText(segment_text),
+                resolved(voice_id),
+                data.seed if seed is None else seed,
+            )
+            for segment_text, voice_id, seed in checked
+        ]
+    text = text_validate(data.text)
+    request_voice = resolved(None)
+    return text, [
+        (piece, request_voice, data.seed) for piece in scripts.text_split(text)
+    ]
+
+
+def _request_voice(user, engine, data, plan) -> ResolvedVoice:
+    """The voice the history shows for the whole synthesis: the request's, or, for
+    explicit segments that each name theirs, the first segment's."""
+    if data.segments is None or data.voice is not None or engine.default_voice:
+        return voice_resolve(user=user, engine=engine, voice_id=data.voice)
+    return plan[0].voice
+
+
+def _segment_create(segment, record: dict, engine: Engine, started: float):
+    """A synthesis of one segment: the segment's artifact is the synthesis' audio."""
+    fingerprint, inputs = segment.fingerprint, segment.inputs
     pointer = cache.pointer_get(fingerprint)
     request = _answer_from_pointer(pointer, fingerprint, record, started)
     if request is not None:
         metrics.request_answered(
             cache=Outcome.HIT,
-            channel=channel,
+            channel=record["channel"],
             engine=engine.name,
             engine_seconds_saved=pointer.engine_seconds,
         )
         return request
 
+    row = ArtifactRow(
+        engine=engine.name,
+        model_version=inputs["model"],
+        sample_rate=inputs["sample_rate"],
+    )
     with transaction.atomic():
-        artifact, outcome = _artifact_get_or_claim(fingerprint, inputs, engine)
+        artifact, outcome = artifact_get_or_claim(fingerprint, inputs, row)
         if artifact.status != Status.BLOCKED:  # a tombstone delivers nothing: free
             quota.quota_charge(
-                user=user, characters=len(text), miss=outcome == Outcome.MISS
+                user=record["user"],
+                characters=record["characters"],
+                miss=outcome == Outcome.MISS,
             )
         request = SynthesisRequest.objects.create(
-            artifact=artifact, cache=outcome, latency_ms=_ms_since(started), **record
+            artifact=artifact,
+            cache=outcome,
+            reused_characters=0 if outcome == Outcome.MISS else record["characters"],
+            latency_ms=_ms_since(started),
+            **record,
         )
         if outcome == Outcome.MISS:
             artifact_id, queue = artifact.pk, engine.queue
@@ -142,7 +217,7 @@ def synthesis_create(
         cache.pointer_set(artifact)  # re-warm after a Redis miss
     metrics.request_answered(
         cache=outcome,
-        channel=channel,
+        channel=record["channel"],
         engine=engine.name,
         # A coalesced request's saving is credited when the run it joined finishes.
         engine_seconds_saved=(artifact.engine_seconds or 0.0)
@@ -190,7 +265,7 @@ def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float
             # exists, has this fingerprint and was not purged or blocked since. It
             # comes last so the artifact's row lock is held only until the commit,
             # not while the history row is written (repeats of one text queue on it).
-            if _count_hit(
+            if count_hit(
                 Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
             ):
                 return request
@@ -198,84 +273,6 @@ def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float
     # A stale pointer (file gone, artifact gone or changed): drop it, ask Postgres.
     cache.pointer_delete(fingerprint)
     return None
-
-
-def _count_hit(queryset) -> int:
-    return queryset.filter(status=Status.SUCCEEDED).update(
-        hit_count=F("hit_count") + 1, last_hit_at=timezone.now()
-    )
-
-
-def _artifact_get_or_claim(
-    fingerprint: str, inputs: dict, engine: Engine
-) -> tuple[Artifact, str]:
-    """Within the caller's transaction: (artifact, cache outcome)."""
-    inserted = _artifact_insert(fingerprint, inputs, engine)
-    if inserted is not None:
-        return inserted, Outcome.MISS
-    # The insert lost: the row exists and, under READ COMMITTED, is visible now that
-    # the winning transaction has committed.
-    artifact = Artifact.objects.get(fingerprint=fingerprint)
-    if artifact.status == Status.SUCCEEDED:
-        if storage.exists(artifact.audio_name):
-            _count_hit(Artifact.objects.filter(pk=artifact.pk))
-            return artifact, Outcome.HIT
-        logger.warning(
-            "audio of artifact %s is missing; producing it again", artifact.pk
-        )
-        return _artifact_requeue(artifact, from_statuses=[Status.SUCCEEDED])
-    if artifact.status in (Status.FAILED, Status.PURGED):
-        return _artifact_requeue(artifact, from_statuses=[Status.FAILED, Status.PURGED])
-    if artifact.status == Status.BLOCKED:
-        return artifact, Outcome.HIT  # the tombstone answers; nothing is synthesized
-    return artifact, Outcome.COALESCED
-
-
-def _artifact_requeue(artifact: Artifact, *, from_statuses) -> tuple[Artifact, str]:
-    """Conditional reset to queued: of concurrent requests, exactly one wins the UPDATE
-    and enqueues; the others join its run."""
-    won = Artifact.objects.filter(pk=artifact.pk, status__in=from_statuses).update(
-        status=Status.QUEUED,
-        audio_name="",
-        error_code="",
-        error_message="",
-        started_at=None,
-        finished_at=None,
-    )
-    artifact.refresh_from_db()
-    return artifact, (Outcome.MISS if won else Outcome.COALESCED)
-
-
-def _artifact_insert(fingerprint: str, inputs: dict, engine: Engine) -> Artifact | None:
-    """INSERT ... ON CONFLICT (fingerprint) DO NOTHING RETURNING id: the new artifact,
-    or None when the fingerprint exists (or a concurrent insert of it committed)."""
-    artifact = Artifact(
-        fingerprint=fingerprint,
-        status=Status.QUEUED,
-        engine=engine.name,
-        model_version=inputs["model"],
-        inputs=inputs,
-        sample_rate=inputs["sample_rate"],
-        created_at=timezone.now(),
-    )
-    fields = [f for f in Artifact._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [
-        f.get_db_prep_save(getattr(artifact, f.attname), connection) for f in fields
-    ]
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(Artifact._meta.db_table)} "
-        f"({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({connection.ops.quote_name('fingerprint')}) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    artifact.pk = row[0]
-    return artifact
 
 
 def _ms_since(started: float) -> float:
@@ -296,12 +293,23 @@ def synthesis_wait(*, request: SynthesisRequest, timeout: float) -> SynthesisReq
 
 @transaction.atomic
 def synthesis_delete(*, request: SynthesisRequest) -> None:
-    """Removes a history row; the audio goes once no history row refers to it."""
-    artifact = Artifact.objects.select_for_update().get(pk=request.artifact_id)
+    """Removes a history row; each audio it used (a script's segments and joined audio
+    included) goes once no history row refers to it."""
+    ids = {request.artifact_id, *request.segments.values_list("artifact_id", flat=True)}
+    artifacts = list(
+        Artifact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    )
     request.delete()
-    if artifact.requests.exists() or artifact.status == Status.BLOCKED:
+    for artifact in artifacts:
+        _purge_if_unreferenced(artifact)
+
+
+def _purge_if_unreferenced(artifact: Artifact) -> None:
+    if artifact.status == Status.BLOCKED:
         return
-    if artifact.status in (Status.QUEUED, Status.RUNNING):
+    if artifact.requests.exists() or artifact.segment_uses.exists():
+        return
+    if artifact.status in Status.IN_FLIGHT:
         return  # the run in flight finishes; its audio is kept for later repeats
     name = artifact.audio_name
     Artifact.objects.filter(pk=artifact.pk).update(status=Status.PURGED, audio_name="")

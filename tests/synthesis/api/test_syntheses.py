@@ -111,7 +111,7 @@ def test_nfc_equivalent_texts_are_one_artifact(api):
         ({"text": "   \n\t "}, "text_empty", "text"),
         ({"text": "\u200b\u200d \U0001f600\U0001f389"}, "text_not_speakable", "text"),
         ({"text": "?!..."}, "text_not_speakable", "text"),
-        ({"text": "x" * 5001}, "text_too_long", "text"),
+        ({"text": "x" * 50_001}, "text_too_long", "text"),
         ({"text": 42}, "invalid", "text"),
         ({"text": "Hi", "seed": "42"}, "invalid", "seed"),
         ({"text": "Hi", "seed": True}, "invalid", "seed"),

@@ -123,7 +123,7 @@ def test_a_creator_synthesizes_replays_manages_voices_and_keys(new_page, tmp_pat
     # Live character count while typing.
     page.get_by_label("Text", exact=True).fill("Hello")
     assert page.locator("#text-counter [data-count]").inner_text() == "5"
-    assert "/ 5000 characters" in page.locator("#text-counter").inner_text()
+    assert "/ 50000 characters" in page.locator("#text-counter").inner_text()
 
     # Synthesize: progress without a reload, then a player that plays a WAV.
     assert synthesize(page, LINE) == "succeeded"

@@ -8,7 +8,7 @@ from synthesis import cache, storage
 from synthesis import fingerprint as fp
 from synthesis.engines import get_engine
 from synthesis.models import Artifact
-from synthesis.services import runs, syntheses
+from synthesis.services import artifacts, runs, syntheses
 from synthesis.tasks import artifact_synthesize_task
 from tests.support.api import audio_bytes, synthesize
 
@@ -146,12 +146,20 @@ def test_the_sweeper_fails_a_run_that_keeps_dying(api, settings):
     assert artifact.error_code == "timed_out"
 
 
+def _row(engine, inputs) -> artifacts.ArtifactRow:
+    return artifacts.ArtifactRow(
+        engine=engine.name,
+        model_version=inputs["model"],
+        sample_rate=inputs["sample_rate"],
+    )
+
+
 def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
     engine = get_engine("espeak")
     inputs = _espeak_inputs("Unknown voice.", "klingon")
     with transaction.atomic():
-        artifact, outcome = syntheses._artifact_get_or_claim(
-            fp.fingerprint_of(inputs), inputs, engine
+        artifact, outcome = artifacts.artifact_get_or_claim(
+            fp.fingerprint_of(inputs), inputs, _row(engine, inputs)
         )
     assert outcome == "miss"
     runs.artifact_synthesize(artifact_id=artifact.pk)
@@ -162,8 +170,8 @@ def test_a_permanent_engine_error_fails_and_a_later_request_tries_again(user):
     assert not cache.pointer_get(artifact.fingerprint)
 
     with transaction.atomic():
-        retried, outcome = syntheses._artifact_get_or_claim(
-            artifact.fingerprint, inputs, engine
+        retried, outcome = artifacts.artifact_get_or_claim(
+            artifact.fingerprint, inputs, _row(engine, inputs)
         )
     assert outcome == "miss"
     assert retried.status == Artifact.Status.QUEUED

@@ -1,0 +1,40 @@
+"""Joining segment audio into one: the "run" of a many-segment synthesis.
+
+Each segment is faded in and out over a few milliseconds so that no seam steps from
+one waveform to another (a click); paragraphs are separated by silence, the pieces of
+one paragraph follow each other directly. Deterministic: the same segment audio and
+join settings give the same samples, so the joined audio's fingerprint (segment
+fingerprints + settings, synthesis/segments.py) names exactly one result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _fade(samples: np.ndarray, length: int) -> np.ndarray:
+    length = min(length, samples.size // 2)
+    if length <= 0:
+        return samples
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, length, dtype=np.float64))
+    faded = samples.astype(np.float32, copy=True)
+    faded[:length] *= ramp.astype(np.float32)
+    faded[-length:] *= ramp[::-1].astype(np.float32)
+    return faded
+
+
+def join_segments(
+    parts: list[np.ndarray], sample_rate: int, *, fade_ms: int, gaps_ms: list[int]
+) -> np.ndarray:
+    """`parts` in order; `gaps_ms[i]` is the silence after part i (len(parts) - 1)."""
+    if len(gaps_ms) != len(parts) - 1:
+        raise ValueError("one gap per seam")
+    fade = int(sample_rate * fade_ms / 1000)
+    pieces: list[np.ndarray] = []
+    for index, part in enumerate(parts):
+        pieces.append(_fade(part, fade))
+        if index < len(gaps_ms) and gaps_ms[index] > 0:
+            pieces.append(
+                np.zeros(int(sample_rate * gaps_ms[index] / 1000), dtype=np.float32)
+            )
+    return np.concatenate(pieces).astype(np.float32, copy=False)

@@ -1,0 +1,116 @@
+"""Single flight on the request path: one artifact per fingerprint, and exactly one
+request that enqueues its run (docs/architecture.md "The request path").
+
+PostgreSQL decides, not Redis: `INSERT ... ON CONFLICT (fingerprint) DO NOTHING` lets one
+request win; a failed, purged or lost artifact is re-queued by a conditional UPDATE that
+likewise only one request wins. Every function here runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from synthesis import storage
+from synthesis.models import Artifact, SynthesisRequest
+
+logger = logging.getLogger(__name__)
+
+Status = Artifact.Status
+Outcome = SynthesisRequest.Cache
+
+
+@dataclass(frozen=True)
+class ArtifactRow:
+    """The columns of a new artifact besides its fingerprint and inputs."""
+
+    engine: str
+    model_version: str
+    sample_rate: int
+    kind: str = Artifact.Kind.RUN
+
+
+def count_hit(queryset) -> int:
+    return queryset.filter(status=Status.SUCCEEDED).update(
+        hit_count=F("hit_count") + 1, last_hit_at=timezone.now()
+    )
+
+
+def artifact_get_or_claim(
+    fingerprint: str, inputs: dict, row: ArtifactRow
+) -> tuple[Artifact, str]:
+    """Within the caller's transaction: (artifact, cache outcome). MISS means this call
+    inserted or re-queued the artifact and its caller must enqueue the run (on commit);
+    COALESCED, that a run is in flight; HIT, that the audio (or a tombstone) is there."""
+    inserted = artifact_insert(fingerprint, inputs, row)
+    if inserted is not None:
+        return inserted, Outcome.MISS
+    # The insert lost: the row exists and, under READ COMMITTED, is visible now that
+    # the winning transaction has committed.
+    artifact = Artifact.objects.get(fingerprint=fingerprint)
+    if artifact.status == Status.SUCCEEDED:
+        if storage.exists(artifact.audio_name):
+            count_hit(Artifact.objects.filter(pk=artifact.pk))
+            return artifact, Outcome.HIT
+        logger.warning(
+            "audio of artifact %s is missing; producing it again", artifact.pk
+        )
+        return artifact_requeue(artifact, from_statuses=[Status.SUCCEEDED])
+    if artifact.status in (Status.FAILED, Status.PURGED):
+        return artifact_requeue(artifact, from_statuses=[Status.FAILED, Status.PURGED])
+    if artifact.status == Status.BLOCKED:
+        return artifact, Outcome.HIT  # the tombstone answers; nothing is synthesized
+    return artifact, Outcome.COALESCED
+
+
+def artifact_requeue(artifact: Artifact, *, from_statuses) -> tuple[Artifact, str]:
+    """Conditional reset to queued: of concurrent requests, exactly one wins the UPDATE
+    and enqueues; the others join its run."""
+    won = Artifact.objects.filter(pk=artifact.pk, status__in=from_statuses).update(
+        status=Status.QUEUED,
+        audio_name="",
+        error_code="",
+        error_message="",
+        started_at=None,
+        finished_at=None,
+    )
+    artifact.refresh_from_db()
+    return artifact, (Outcome.MISS if won else Outcome.COALESCED)
+
+
+def artifact_insert(
+    fingerprint: str, inputs: dict, row: ArtifactRow
+) -> Artifact | None:
+    """INSERT ... ON CONFLICT (fingerprint) DO NOTHING RETURNING id: the new artifact,
+    or None when the fingerprint exists (or a concurrent insert of it committed)."""
+    artifact = Artifact(
+        fingerprint=fingerprint,
+        kind=row.kind,
+        status=Status.QUEUED,
+        engine=row.engine,
+        model_version=row.model_version,
+        inputs=inputs,
+        sample_rate=row.sample_rate,
+        created_at=timezone.now(),
+    )
+    fields = [f for f in Artifact._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [
+        f.get_db_prep_save(getattr(artifact, f.attname), connection) for f in fields
+    ]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Artifact._meta.db_table)} "
+        f"({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({connection.ops.quote_name('fingerprint')}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    artifact.pk = row[0]
+    return artifact

@@ -1,0 +1,201 @@
+"""The joined audio of many-segment syntheses: joining the finished segments on a
+worker, and keeping joined artifacts in step with their segments (a segment that fails
+or is blocked fails or blocks every joined audio built from it).
+
+A joined artifact is claimed like any artifact (services/runs.py), so a duplicate or
+redelivered join message is harmless, and its write is fenced by `attempts`. Its
+"run" only reads the stored segment WAVs, so it goes to the CPU-side `default` queue.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import soundfile
+from django.db import transaction
+from django.utils import timezone
+
+from synthesis import cache, storage
+from synthesis.audio import join as audio_join
+from synthesis.audio import pcm
+from synthesis.models import Artifact
+
+from . import runs
+
+logger = logging.getLogger(__name__)
+
+Status = Artifact.Status
+JOIN_QUEUE = "default"
+
+
+def join_enqueue(artifact_id: int) -> None:
+    from synthesis.tasks import artifact_join_task
+
+    artifact_join_task.apply_async(args=[artifact_id], queue=JOIN_QUEUE)
+
+
+def parts_of(joined: Artifact) -> list[Artifact]:
+    """The segment artifacts of a joined artifact, in order (a segment may repeat)."""
+    fingerprints = joined.inputs["segments"]
+    by_fingerprint = {
+        artifact.fingerprint: artifact
+        for artifact in Artifact.objects.filter(fingerprint__in=set(fingerprints))
+    }
+    return [by_fingerprint[f] for f in fingerprints if f in by_fingerprint]
+
+
+def _joined_of(part: Artifact):
+    """Joined artifacts built from `part`, found through the syntheses that contain it."""
+    return Artifact.objects.filter(
+        kind=Artifact.Kind.JOIN, requests__segments__artifact=part
+    ).distinct()
+
+
+def artifact_join(*, artifact_id: int) -> None:
+    """Joins a joined artifact's segments once all are stored. Not ready yet: released
+    to queued (the last segment to finish enqueues the join again). A failed or blocked
+    segment fails or blocks the joined artifact, naming the segment."""
+    joined = runs.artifact_claim(artifact_id)
+    if joined is None:
+        return
+    attempt = joined.attempts
+    parts = parts_of(joined)
+    if len(parts) != len(joined.inputs["segments"]):
+        _finish(joined, attempt, Status.FAILED, "segment_missing", None)
+        return
+    for index, part in enumerate(parts):
+        if part.status == Status.BLOCKED:
+            _finish(joined, attempt, Status.BLOCKED, "blocked", index)
+            return
+        if part.status in (Status.FAILED, Status.PURGED):
+            _finish(joined, attempt, Status.FAILED, part.error_code, index)
+            return
+    if any(part.status in Status.IN_FLIGHT for part in parts):
+        Artifact.objects.filter(
+            pk=joined.pk, status=Status.RUNNING, attempts=attempt
+        ).update(status=Status.QUEUED, started_at=None)
+        # A segment that finished while this run held the claim found nothing queued
+        # to enqueue: look again now that the claim is released.
+        if _ready(joined):
+            join_enqueue(joined.pk)
+        return
+    try:
+        name, data, duration = _render(joined, parts)
+    except FileNotFoundError:
+        _finish(joined, attempt, Status.FAILED, "segment_missing", None)
+        return
+    except Exception:
+        # Never left running: a later identical request starts the join again.
+        logger.exception("joining artifact %s failed", joined.pk)
+        _finish(joined, attempt, Status.FAILED, "join_error", None)
+        return
+    with transaction.atomic():
+        done = Artifact.objects.filter(
+            pk=joined.pk, status=Status.RUNNING, attempts=attempt
+        ).update(
+            status=Status.SUCCEEDED,
+            audio_name=name,
+            duration_s=duration,
+            bytes=len(data),
+            # What the whole script cost the engines: a hit on it saves that much.
+            engine_seconds=sum(part.engine_seconds or 0.0 for part in parts),
+            finished_at=timezone.now(),
+            error_code="",
+            error_message="",
+        )
+        if done:
+            joined.refresh_from_db()
+            transaction.on_commit(lambda: cache.pointer_set(joined))
+
+
+def _render(joined: Artifact, parts: list[Artifact]) -> tuple[str, bytes, float]:
+    """Reads the segments, joins them and stores the result: (name, WAV, seconds)."""
+    join = joined.inputs["join"]
+    rate = joined.sample_rate
+    samples = audio_join.join_segments(
+        [_read(part) for part in parts],
+        rate,
+        fade_ms=join["fade_ms"],
+        gaps_ms=join["gaps_ms"],
+    )
+    data = pcm.encode_wav(samples, rate)
+    name = storage.artifact_audio_name(joined.fingerprint)
+    storage.write_atomic(name, data)
+    return name, data, len(samples) / rate
+
+
+def _read(part: Artifact):
+    with storage.open_file(part.audio_name) as handle:
+        samples, _ = soundfile.read(io.BytesIO(handle.read()), dtype="float32")
+    return samples
+
+
+def _ready(joined: Artifact) -> bool:
+    fingerprints = set(joined.inputs["segments"])
+    return not (
+        Artifact.objects.filter(fingerprint__in=fingerprints)
+        .exclude(status=Status.SUCCEEDED)
+        .exists()
+    )
+
+
+def _message(code: str, index: int | None) -> str:
+    if index is None:
+        return f"The segments could not be joined ({code}); ask again to retry."
+    if code == "blocked":
+        return f"Segment {index} was blocked by a moderator."
+    return f"Segment {index} failed ({code}); ask again to retry it."
+
+
+def _finish(joined, attempt, status, code: str, index: int | None) -> None:
+    Artifact.objects.filter(
+        pk=joined.pk, status=Status.RUNNING, attempts=attempt
+    ).update(
+        status=status,
+        error_code="segment_failed" if status == Status.FAILED else "",
+        error_message=_message(code, index),
+        finished_at=timezone.now(),
+    )
+
+
+# --- Keeping joined artifacts in step with their segments -------------------------------
+
+
+def after_part_succeeded(part: Artifact) -> None:
+    """After a segment's success committed: enqueue each queued join it completes."""
+    for joined in _joined_of(part).filter(status=Status.QUEUED):
+        if _ready(joined):
+            join_enqueue(joined.pk)
+
+
+def after_part_failed(part: Artifact) -> None:
+    """A segment failed for good: the queued joins that need it fail, naming it."""
+    for joined in _joined_of(part).filter(status=Status.QUEUED):
+        index = joined.inputs["segments"].index(part.fingerprint)
+        Artifact.objects.filter(pk=joined.pk, status=Status.QUEUED).update(
+            status=Status.FAILED,
+            error_code="segment_failed",
+            error_message=_message(part.error_code or "failed", index),
+            finished_at=timezone.now(),
+        )
+
+
+def joined_block(joined: Artifact, *, index: int | None) -> None:
+    """In the request's transaction: a script with a blocked segment is blocked."""
+    Artifact.objects.filter(pk=joined.pk).exclude(status=Status.BLOCKED).update(
+        status=Status.BLOCKED,
+        error_message=_message("blocked", index) if index is not None else "",
+    )
+    joined.refresh_from_db()
+
+
+def parts_not_run(artifact_ids: list[int]) -> None:
+    """Runs a request claimed but will not start (its script is blocked) are marked
+    failed, so the next request that needs one of them starts it."""
+    Artifact.objects.filter(pk__in=artifact_ids, status=Status.QUEUED).update(
+        status=Status.FAILED,
+        error_code="not_run",
+        error_message="Not synthesized: the script it belongs to is blocked.",
+        finished_at=timezone.now(),
+    )
