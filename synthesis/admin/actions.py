@@ -10,6 +10,7 @@ from django.contrib.admin import helpers
 from django.template.defaultfilters import filesizeformat
 
 from synthesis.services import moderation
+from synthesis.services import purge as purge_service
 from synthesis.services.errors import ServiceError
 
 
@@ -74,7 +75,7 @@ def _purge(modeladmin, request, queryset, *, dry_run: bool) -> None:
     for obj in queryset:
         target, target_id = moderation.target_id_of(obj)
         try:
-            report = moderation.purge(
+            report = purge_service.purge(
                 actor=request.user,
                 target=target,
                 target_id=target_id,

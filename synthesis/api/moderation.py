@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from synthesis import selectors
 from synthesis.models import AuditEntry, Block
-from synthesis.services import moderation
+from synthesis.services import moderation, purge
 from tts_platform.fields import StrictBooleanField, StrictCharField
 from tts_platform.pagination import paginated_response
 
@@ -135,7 +135,7 @@ class PurgeApi(APIView):
         serializer = PurgeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        report = moderation.purge(
+        report = purge.purge(
             actor=request.user,
             target=data["target"],
             target_id=data["id"],

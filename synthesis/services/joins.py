@@ -47,9 +47,16 @@ def parts_of(joined: Artifact) -> list[Artifact]:
 
 def _joined_of(part: Artifact):
     """Joined artifacts built from `part`, found through the syntheses that contain it."""
+    return joined_of_parts([part.pk])
+
+
+def joined_of_parts(part_ids):
+    """Joined artifacts built from any of `part_ids` (a list or a subquery of ids)."""
     return Artifact.objects.filter(
-        kind=Artifact.Kind.JOIN, requests__segments__artifact=part
-    ).distinct()
+        pk__in=Artifact.objects.filter(
+            kind=Artifact.Kind.JOIN, requests__segments__artifact__in=part_ids
+        ).values("pk")
+    )
 
 
 def artifact_join(*, artifact_id: int) -> None:
@@ -199,3 +206,33 @@ def parts_not_run(artifact_ids: list[int]) -> None:
         error_message="Not synthesized: the script it belongs to is blocked.",
         finished_at=timezone.now(),
     )
+
+
+# --- Moderation of scripts ---------------------------------------------------------------
+
+
+def joined_block_for(part_ids) -> list[str]:
+    """Blocking segments blocks every joined audio built from them (a tombstone, like
+    the segment's): returns their fingerprints, whose pointers must go."""
+    joined = joined_of_parts(part_ids)
+    fingerprints = list(joined.values_list("fingerprint", flat=True))
+    joined.update(status=Status.BLOCKED)
+    return fingerprints
+
+
+def joined_restore_for(part_ids) -> int:
+    """After segments were unblocked: joined audio none of whose segments is still
+    blocked is restored (succeeded when its file exists, else purged)."""
+    restored = 0
+    for joined in (
+        joined_of_parts(part_ids).select_for_update().filter(status=Status.BLOCKED)
+    ):
+        if any(part.status == Status.BLOCKED for part in parts_of(joined)):
+            continue
+        if joined.audio_name and storage.exists(joined.audio_name):
+            joined.status = Status.SUCCEEDED
+        else:
+            joined.status, joined.audio_name = Status.PURGED, ""
+        joined.save(update_fields=["status", "audio_name"])
+        restored += 1
+    return restored

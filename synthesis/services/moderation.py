@@ -16,20 +16,24 @@ active block (its own, or one of its voice) still covers it."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from synthesis import cache, storage
-from synthesis.models import Artifact, AuditEntry, Block, SynthesisRequest, Voice
+from synthesis.models import (
+    Artifact,
+    AuditEntry,
+    Block,
+    Voice,
+)
+from synthesis.services import joins
 from synthesis.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 
 Target = Block.Target
 Status = Artifact.Status
 # Formats derived from the master and stored beside it (API.md "audio").
-STORED_FORMATS = ("wav", "flac", "mp3", "ogg", "opus")
 COMMAND_LINE_ACTOR = "(command line)"
 
 
@@ -57,14 +61,14 @@ def _not_found(target: str, target_id: str) -> ServiceError:
     return NotFound("not_found", f"No {target} {target_id!r}.", param="id")
 
 
-def _artifact(fingerprint: str) -> Artifact:
+def artifact_target(fingerprint: str) -> Artifact:
     artifact = Artifact.objects.filter(fingerprint=fingerprint).first()
     if artifact is None:
         raise _not_found(Target.ARTIFACT, fingerprint)
     return artifact
 
 
-def _voice(voice_id: str) -> Voice:
+def voice_target(voice_id: str) -> Voice:
     try:
         pk = uuid.UUID(voice_id)
     except ValueError:
@@ -75,7 +79,7 @@ def _voice(voice_id: str) -> Voice:
     return voice
 
 
-def _user(username: str) -> User:
+def user_target(username: str) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
         raise _not_found(Target.USER, username)
@@ -93,7 +97,7 @@ def target_id_of(obj) -> tuple[str, str]:
     raise TypeError(f"cannot moderate {type(obj).__name__}")
 
 
-def _voice_artifacts(audio_sha256: str):
+def voice_artifacts(audio_sha256: str):
     return Artifact.objects.filter(inputs__voice__audio_sha256=audio_sha256)
 
 
@@ -160,7 +164,7 @@ def block_create(*, actor, target: str, target_id: str, reason: str = "") -> Blo
             block=block.pk,
             artifacts_blocked=len(fingerprints),
         )
-        transaction.on_commit(lambda: _pointers_delete(fingerprints))
+        transaction.on_commit(lambda: pointers_delete(fingerprints))
     return block
 
 
@@ -177,19 +181,20 @@ def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
     must go, and for a voice the hash of the blocked clip."""
     now = timezone.now()
     if target == Target.ARTIFACT:
-        artifact = _artifact(target_id)
+        artifact = artifact_target(target_id)
         Artifact.objects.filter(pk=artifact.pk).update(status=Status.BLOCKED)
-        return [artifact.fingerprint], ""
+        return [artifact.fingerprint, *joins.joined_block_for([artifact.pk])], ""
     if target == Target.VOICE:
-        voice = _voice(target_id)
+        voice = voice_target(target_id)
         Voice.objects.filter(
             audio_sha256=voice.audio_sha256, blocked_at__isnull=True
         ).update(blocked_at=now)
-        artifacts = _voice_artifacts(voice.audio_sha256)
+        artifacts = voice_artifacts(voice.audio_sha256)
         fingerprints = list(artifacts.values_list("fingerprint", flat=True))
+        fingerprints += joins.joined_block_for(artifacts.values("pk"))
         artifacts.update(status=Status.BLOCKED)
         return fingerprints, voice.audio_sha256
-    user = _user(target_id)
+    user = user_target(target_id)
     if actor is not None and user.pk == actor.pk:
         raise InvalidInput(
             "cannot_block_self", "Moderators cannot block themselves.", param="id"
@@ -241,12 +246,15 @@ def _reverse_block(block: Block) -> int:
         User.objects.filter(username=block.target_id).update(is_active=True)
         return 0
     if block.target == Target.ARTIFACT:
-        return _artifacts_restore(Artifact.objects.filter(fingerprint=block.target_id))
-    sha = block.audio_sha256
-    if sha in _blocked_voice_hashes():
-        return 0  # the clip is still blocked through another voice row
-    Voice.objects.filter(audio_sha256=sha).update(blocked_at=None)
-    return _artifacts_restore(_voice_artifacts(sha))
+        parts = Artifact.objects.filter(fingerprint=block.target_id)
+    else:
+        sha = block.audio_sha256
+        if sha in _blocked_voice_hashes():
+            return 0  # the clip is still blocked through another voice row
+        Voice.objects.filter(audio_sha256=sha).update(blocked_at=None)
+        parts = voice_artifacts(sha)
+    restored = _artifacts_restore(parts)
+    return restored + joins.joined_restore_for(parts.values("pk"))
 
 
 def _artifacts_restore(artifacts) -> int:
@@ -274,121 +282,7 @@ def _artifacts_restore(artifacts) -> int:
     return restored
 
 
-def _pointers_delete(fingerprints) -> int:
+def pointers_delete(fingerprints) -> int:
     for fingerprint in fingerprints:
         cache.pointer_delete(fingerprint)
     return len(fingerprints)
-
-
-# --- Purging ----------------------------------------------------------------------------
-
-
-@dataclass
-class PurgeReport:
-    target: str
-    target_id: str
-    dry_run: bool
-    artifacts: int = 0
-    pointers_deleted: int = 0
-    files_deleted: list[str] = field(default_factory=list)
-    bytes_freed: int = 0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def purge(
-    *, actor, target: str, target_id: str, dry_run: bool = False, reason: str = ""
-) -> PurgeReport:
-    """Deletes the Redis pointers of every artifact the target concerns, and the files of
-    those no history row refers to (they become `purged`, or stay `blocked` tombstones).
-
-    - artifact: that fingerprint;
-    - voice: every artifact made from the voice's clip;
-    - user: every artifact of the user's history or made from the user's voices.
-    A dry run reports the same numbers and changes nothing."""
-    artifacts = _purge_scope(target, target_id)
-    report = PurgeReport(target=target, target_id=target_id, dry_run=dry_run)
-    with transaction.atomic():
-        # Locked, so a concurrent request cannot start referring to an artifact between
-        # the check and the status change (it waits, then sees `purged`).
-        rows = list(
-            artifacts.select_for_update().only(
-                "pk", "fingerprint", "status", "audio_name", "bytes"
-            )
-        )
-        referenced = set(
-            SynthesisRequest.objects.filter(
-                artifact_id__in=[a.pk for a in rows]
-            ).values_list("artifact_id", flat=True)
-        )
-        report.artifacts = len(rows)
-        report.pointers_deleted = len(rows)
-        names: list[str] = []
-        purged: list[int] = []
-        for artifact in rows:
-            if artifact.pk in referenced or not artifact.audio_name:
-                continue
-            if artifact.status in (Status.QUEUED, Status.RUNNING):
-                continue
-            files = _stored_files(artifact)
-            names.extend(files)
-            report.bytes_freed += sum(storage.size(name) for name in files)
-            purged.append(artifact.pk)
-        report.files_deleted = names
-        fingerprints = [a.fingerprint for a in rows]
-        if dry_run:
-            return report
-        Artifact.objects.filter(pk__in=purged).exclude(status=Status.BLOCKED).update(
-            status=Status.PURGED, audio_name=""
-        )
-        # A blocked artifact stays a tombstone; only its audio goes.
-        Artifact.objects.filter(pk__in=purged, status=Status.BLOCKED).update(
-            audio_name=""
-        )
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.PURGE,
-            target=target,
-            target_id=target_id,
-            reason=reason,
-            artifacts=report.artifacts,
-            pointers_deleted=report.pointers_deleted,
-            files_deleted=len(names),
-            bytes_freed=report.bytes_freed,
-        )
-
-        def after_commit() -> None:
-            _pointers_delete(fingerprints)
-            for name in names:
-                storage.delete(name)
-
-        transaction.on_commit(after_commit)
-    return report
-
-
-def _purge_scope(target: str, target_id: str):
-    if target == Target.ARTIFACT:
-        return Artifact.objects.filter(pk=_artifact(target_id).pk)
-    if target == Target.VOICE:
-        return _voice_artifacts(_voice(target_id).audio_sha256)
-    if target == Target.USER:
-        user = _user(target_id)
-        hashes = list(
-            Voice.objects.filter(owner=user).values_list("audio_sha256", flat=True)
-        )
-        history = SynthesisRequest.objects.filter(user=user).values("artifact_id")
-        return Artifact.objects.filter(pk__in=history) | Artifact.objects.filter(
-            inputs__voice__audio_sha256__in=hashes
-        )
-    raise InvalidInput(
-        "invalid_target", f"target must be one of {Target.values}.", param="target"
-    )
-
-
-def _stored_files(artifact: Artifact) -> list[str]:
-    names = {artifact.audio_name}
-    names.update(
-        storage.artifact_audio_name(artifact.fingerprint, fmt) for fmt in STORED_FORMATS
-    )
-    return sorted(name for name in names if storage.exists(name))

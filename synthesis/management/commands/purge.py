@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
 from synthesis.models import Block
-from synthesis.services import moderation
+from synthesis.services import purge as purge_service
 from synthesis.services.errors import ServiceError
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         else:
             target, target_id = Block.Target.USER, options["user"]
         try:
-            report = moderation.purge(
+            report = purge_service.purge(
                 actor=None,
                 target=target,
                 target_id=target_id,
