@@ -100,7 +100,16 @@ def split_text(text: str, max_chars: int) -> list[SegmentText]:
     asterisks, an emoji line) are left out: they would be silence anyway."""
     segments: list[SegmentText] = []
     for paragraph in paragraphs(text):
-        pieces = [p for p in split_paragraph(paragraph, max_chars) if is_speakable(p)]
+        if not is_speakable(paragraph):
+            continue
+        pieces: list[str] = []
+        for piece in split_paragraph(paragraph, max_chars):
+            # A cut can leave a piece with nothing to say (a dash, a closing quote): it
+            # stays with its neighbour rather than become a silent segment.
+            if pieces and not (is_speakable(piece) and is_speakable(pieces[-1])):
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            else:
+                pieces.append(piece)
         for number, piece in enumerate(pieces, start=1):
             segments.append(SegmentText(piece, paragraph_end=number == len(pieces)))
     return segments

@@ -14,6 +14,7 @@ import logging
 
 import soundfile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from synthesis import cache, storage
@@ -79,9 +80,10 @@ def artifact_join(*, artifact_id: int) -> None:
             _finish(joined, attempt, Status.FAILED, part.error_code, index)
             return
     if any(part.status in Status.IN_FLIGHT for part in parts):
+        # Not a run: the claim is handed back as it was taken.
         Artifact.objects.filter(
             pk=joined.pk, status=Status.RUNNING, attempts=attempt
-        ).update(status=Status.QUEUED, started_at=None)
+        ).update(status=Status.QUEUED, started_at=None, attempts=F("attempts") - 1)
         # A segment that finished while this run held the claim found nothing queued
         # to enqueue: look again now that the claim is released.
         if _ready(joined):

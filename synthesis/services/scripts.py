@@ -293,7 +293,13 @@ def _claim_all(plan, record, inputs, fingerprint, joined_row, latency_ms):
     synthesis = SynthesisRequest.objects.create(
         artifact=joined,
         cache=whole,
-        reused_characters=record["characters"] - charged,
+        # Separators between segments have no audio: a script that needs a run reuses
+        # only its stored segments' characters; one that needs none reuses them all.
+        reused_characters=sum(
+            len(s.text) for s in plan if outcomes[s.index] != Outcome.MISS
+        )
+        if charged
+        else record["characters"],
         latency_ms=latency_ms(),
         **record,
     )
