@@ -172,3 +172,20 @@ def voice_options(*, user, engine: Engine) -> list[tuple[str, list[tuple[str, st
     if own:
         groups.append(("Your voices", own))
     return groups
+
+
+# --- Segments ---------------------------------------------------------------------------
+
+
+def segment_get(*, user, synthesis_id, index: int) -> tuple[SynthesisRequest, Artifact]:
+    """The synthesis and the artifact of its segment `index` (404 if either is not the
+    caller's or does not exist). A one-segment synthesis' segment 0 is its artifact."""
+    synthesis = synthesis_get(user=user, synthesis_id=synthesis_id)
+    if synthesis.segment_count <= 1:
+        if index != 0:
+            raise Http404("No such segment.")
+        return synthesis, synthesis.artifact
+    segment = synthesis.segments.select_related("artifact").filter(index=index).first()
+    if segment is None:
+        raise Http404("No such segment.")
+    return synthesis, segment.artifact

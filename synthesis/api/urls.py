@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import moderation, syntheses, voices
+from . import moderation, segments, syntheses, voices
 
 app_name = "synthesis"
 
@@ -15,6 +15,11 @@ urlpatterns = [
         "syntheses/<str:synthesis_id>/audio",
         syntheses.SynthesisAudioApi.as_view(),
         name="audio",
+    ),
+    path(
+        "syntheses/<str:synthesis_id>/segments/<int:index>/audio",
+        segments.SynthesisSegmentAudioApi.as_view(),
+        name="segment-audio",
     ),
     path("stats", syntheses.StatsApi.as_view(), name="stats"),
     path("voices", voices.VoiceListCreateApi.as_view(), name="voice-list-create"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from synthesis.portal import views
+from synthesis.portal import scripts, views
 
 app_name = "portal"
 
@@ -12,6 +12,11 @@ urlpatterns = [
         "syntheses/<str:synthesis_id>/status/",
         views.synthesis_status,
         name="synthesis-status",
+    ),
+    path(
+        "syntheses/<str:synthesis_id>/segments/<int:index>/take/",
+        scripts.segment_take,
+        name="segment-take",
     ),
     path("history/", views.history, name="history"),
     path(

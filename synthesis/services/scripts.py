@@ -42,8 +42,9 @@ class PlannedSegment:
     paragraph_end: bool
 
 
-def segments_validate(raw: list) -> list[tuple[str, str | None, int | None]]:
-    """Explicit segments: (normalized text, voice id or None, seed or None) each."""
+def segments_validate(raw: list) -> list[tuple[str, str | None, int | None, bool]]:
+    """Explicit segments: (normalized text, voice id or None, seed or None, whether a
+    paragraph ends after it) each."""
     if not raw:
         raise InvalidInput(
             "segments_empty",
@@ -76,7 +77,7 @@ def segments_validate(raw: list) -> list[tuple[str, str | None, int | None]]:
                 f"{param} contains nothing that can be spoken.",
                 param=param,
             )
-        checked.append((text, segment.voice, segment.seed))
+        checked.append((text, segment.voice, segment.seed, segment.paragraph_end))
     return checked
 
 
@@ -323,3 +324,32 @@ def _segments_record(synthesis, plan, parts: dict[str, int], outcomes) -> None:
             for s in plan
         ]
     )
+
+
+def segment_take(*, synthesis: SynthesisRequest, index: int, seed: int, channel: str):
+    """Another take of one segment of a script: the same segments, voices and pauses,
+    segment `index` with `seed`; every other segment is reused from the cache."""
+    from .syntheses import SegmentInput, SynthesisInput, synthesis_create
+
+    rows = list(synthesis.segments.select_related("artifact"))
+    if not 0 <= index < len(rows):
+        raise InvalidInput("segment_not_found", f"No segment {index}.", param="index")
+    joined = synthesis.artifact
+    gaps = joined.inputs.get("join", {}).get("gaps_ms", [])
+    params = rows[0].artifact.inputs.get("params", {})
+    data = SynthesisInput(
+        voice=synthesis.voice_ref,
+        seed=synthesis.seed,
+        sample_rate=synthesis.sample_rate,
+        speed=params.get("speed", 1.0),
+        segments=tuple(
+            SegmentInput(
+                text=row.text,
+                voice=row.voice_ref,
+                seed=seed if row.index == index else row.seed,
+                paragraph_end=row.index >= len(gaps) or gaps[row.index] > 0,
+            )
+            for row in rows
+        ),
+    )
+    return synthesis_create(user=synthesis.user, data=data, channel=channel)

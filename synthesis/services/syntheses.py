@@ -38,6 +38,9 @@ class SegmentInput:
     text: str
     voice: str | None = None
     seed: int | None = None
+    # Whether a paragraph ends after it (a pause when joined); another take of one
+    # segment of a split text keeps the original's pauses.
+    paragraph_end: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,15 +154,15 @@ def _pieces(*, user, engine, data: SynthesisInput, voice: ResolvedVoice | None):
                 param="segments",
             )
         checked = scripts.segments_validate(list(data.segments))
-        text = "\n\n".join(segment_text for segment_text, _, _ in checked)
+        text = "\n\n".join(segment_text for segment_text, *_ in checked)
         text_validate(text, param="segments")
         return text, [
             (
-                segments.SegmentText(segment_text),
+                segments.SegmentText(segment_text, paragraph_end),
                 resolved(voice_id),
                 data.seed if seed is None else seed,
             )
-            for segment_text, voice_id, seed in checked
+            for segment_text, voice_id, seed, paragraph_end in checked
         ]
     text = text_validate(data.text)
     request_voice = resolved(None)
