@@ -4,7 +4,7 @@ A 30-paragraph script is synthesized once (every segment a miss), then edited 10
 one paragraph each, on the simulated GLM-TTS engine (espeak-sim, RTF 0.75: each segment
 holds the worker 0.75 x its audio duration). For each request: engine seconds spent
 (from /api/v1/stats before and after, as the platform counts them) and the time until
-the finished audio (POST with ?wait=60). Side by side in one run.
+the finished audio (POST, then GET ?wait=60 until it is done). Side by side in one run.
 
 Usage: .venv/bin/python bench/script_edit.py [--paragraphs 30 --edits 10 --rtf 0.75]
 (with DATABASE_URL, REDIS_URL and CELERY_BROKER_URL set: they are wiped)
@@ -48,7 +48,7 @@ WORDS = [
 
 def paragraph(n: int, rng: random.Random) -> str:
     sentences = []
-    for s in range(3):
+    for s in range(2):
         words = " ".join(rng.choice(WORDS) for _ in range(9))
         sentences.append(f"In part {n}, sentence {s + 1} speaks of {words}.")
     return " ".join(sentences)
@@ -64,6 +64,8 @@ def timed(client: Http, staff: Http, text: str) -> dict:
     status, headers, body = client.json(
         "POST", "/api/v1/syntheses?wait=60", {"text": text}
     )
+    while body["status"] in ("queued", "running"):
+        status, _, body = client.json("GET", f"/api/v1/syntheses/{body['id']}?wait=60")
     elapsed = time.perf_counter() - started
     assert status == 200 and body["status"] == "succeeded", (status, body)
     # The join finishes after the last segment; stats count it once it is stored.
@@ -81,7 +83,7 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=30)
     parser.add_argument("--edits", type=int, default=10)
     parser.add_argument("--rtf", type=float, default=0.75)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     rng = random.Random(7)
     paragraphs = [paragraph(n, rng) for n in range(args.paragraphs)]

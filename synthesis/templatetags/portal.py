@@ -21,6 +21,12 @@ def outcome(synthesis: SynthesisRequest) -> str:
         return "Served from cache"
     if synthesis.cache == SynthesisRequest.Cache.COALESCED:
         return "Joined an identical request"
+    if synthesis.segment_count > 1:
+        new = synthesis.segments.filter(cache=SynthesisRequest.Cache.MISS).count()
+        return (
+            f"{new} of {synthesis.segment_count} segments synthesized, "
+            f"{synthesis.segment_count - new} from the cache"
+        )
     seconds = synthesis.artifact.engine_seconds
     if seconds is None:
         return "Synthesizing"
