@@ -87,11 +87,14 @@ def platform_stats() -> dict:
             "artifact__engine_seconds", filter=~Q(cache=Outcome.MISS)
         ),
     )
+    # A joined artifact's engine seconds are its segments' (what a hit on the whole
+    # script saves); only runs count as engine work.
+    run = Q(kind=Artifact.Kind.RUN)
     artifacts = Artifact.objects.aggregate(
         artifacts=Count("pk", filter=Q(status=Artifact.Status.SUCCEEDED)),
-        engine_runs=Sum("attempts"),
-        engine_failures=Count("pk", filter=Q(status=Artifact.Status.FAILED)),
-        engine_seconds=Sum("engine_seconds"),
+        engine_runs=Sum("attempts", filter=run),
+        engine_failures=Count("pk", filter=run & Q(status=Artifact.Status.FAILED)),
+        engine_seconds=Sum("engine_seconds", filter=run),
         bytes_stored=Sum("bytes", filter=Q(status=Artifact.Status.SUCCEEDED)),
     )
     total = requests["requests"] or 0

@@ -264,3 +264,17 @@ def test_a_script_through_the_openai_endpoint_is_the_same_synthesis(api, user):
     samples, _ = decode(b"".join(response.streaming_content))
     expected, _ = decode(audio_bytes(api, body))
     assert np.array_equal(samples, expected)
+
+
+def test_stats_count_engine_work_once_for_a_script(api, staff_api):
+    body = synthesize(api, text=SCRIPT).json()
+    stats = staff_api.get("/api/v1/stats").json()
+    segments = Artifact.objects.filter(kind=Artifact.Kind.RUN)
+    assert stats["engine_runs"] == 6
+    assert stats["engine_seconds"] == pytest.approx(
+        sum(a.engine_seconds for a in segments), abs=0.01
+    )
+    synthesize(api, text=SCRIPT)
+    saved = staff_api.get("/api/v1/stats").json()["engine_seconds_saved"]
+    assert saved == pytest.approx(stats["engine_seconds"], abs=0.01)
+    assert body["segment_count"] == 6
