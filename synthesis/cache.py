@@ -96,3 +96,47 @@ def ping() -> bool:
     from django_redis import get_redis_connection
 
     return bool(get_redis_connection("results").ping())
+
+
+# --- "Stored" notifications for streams -------------------------------------------------
+# A stream waiting for a segment subscribes to its channel; the worker publishes once
+# the segment's audio is stored. A lost message costs a stream one re-check interval,
+# never an error: streams also look at the database.
+
+
+def stored_channel(fingerprint: str) -> str:
+    return f"tts:v1:stored:{fingerprint}"
+
+
+def stored_publish(fingerprint: str) -> None:
+    from django_redis import get_redis_connection
+
+    _guarded(
+        lambda: get_redis_connection("results").publish(
+            stored_channel(fingerprint), b"1"
+        )
+    )
+
+
+def stored_subscribe(fingerprints: list[str]):
+    """A pub/sub subscribed to the channels of `fingerprints`, or None when Redis is
+    unreachable (the caller then polls the database only)."""
+    from django_redis import get_redis_connection
+
+    def subscribe():
+        pubsub = get_redis_connection("results").pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(*[stored_channel(f) for f in fingerprints])
+        return pubsub
+
+    return _guarded(subscribe) if fingerprints else None
+
+
+def stored_wait(pubsub, timeout: float) -> None:
+    """Returns after a "stored" message or `timeout` seconds, whichever comes first."""
+    if pubsub is None:
+        time.sleep(timeout)
+        return
+    try:
+        pubsub.get_message(timeout=timeout)
+    except (RedisError, OSError):
+        time.sleep(timeout)

@@ -202,6 +202,8 @@ TTS_MAX_TEXT_CHARS = env.int("TTS_MAX_TEXT_CHARS", default=50_000)
 # fits is one segment); each is fingerprinted, run and cached on its own.
 TTS_SEGMENT_CHARS = env.int("TTS_SEGMENT_CHARS", default=600)
 TTS_MAX_SEGMENTS = env.int("TTS_MAX_SEGMENTS", default=500)
+# A stream ends (with what it has) after this long without a new segment.
+TTS_STREAM_IDLE_SECONDS = env.int("TTS_STREAM_IDLE_SECONDS", default=120)
 TTS_CACHE_TTL = env.int("TTS_CACHE_TTL", default=86400)
 TTS_SYNC_TIMEOUT = env.int("TTS_SYNC_TIMEOUT", default=300)
 TTS_DEFAULT_SEED = 42

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from synthesis import selectors, storage
+from synthesis.api import streams
 from synthesis.api.responses import serve_audio
 from synthesis.api.uploads import UploadLimitMixin
 from synthesis.api.voices import SynthesisPromptFields, synthesis_prompt_voice
@@ -344,7 +345,15 @@ def audio_filename(synthesis: SynthesisRequest, fmt: str) -> str:
 
 class SynthesisAudioApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(AUDIO_FORMATS))],
+        parameters=[
+            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS, "pcm"]),
+            OpenApiParameter(
+                "stream",
+                bool,
+                description="1: while the synthesis runs, a chunked body with each "
+                "segment's audio as soon as it is stored (pcm, wav or mp3)",
+            ),
+        ],
         responses={(200, "audio/wav"): bytes, (206, "audio/wav"): bytes},
         tags=["syntheses"],
     )
@@ -352,6 +361,10 @@ class SynthesisAudioApi(APIView):
         synthesis = selectors.synthesis_get(
             user=request.user, synthesis_id=synthesis_id
         )
+        if streams.wants_stream(request):
+            streamed = streams.stream_response(request, synthesis)
+            if streamed is not None:
+                return streamed
         fmt = request.query_params.get("format", "wav")
         if fmt not in AUDIO_FORMATS:
             raise ApiError(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _fade(samples: np.ndarray, length: int) -> np.ndarray:
+def fade_edges(samples: np.ndarray, length: int) -> np.ndarray:
+    """A raised-cosine fade of `length` samples in and out."""
     length = min(length, samples.size // 2)
     if length <= 0:
         return samples
@@ -29,12 +30,20 @@ def join_segments(
     """`parts` in order; `gaps_ms[i]` is the silence after part i (len(parts) - 1)."""
     if len(gaps_ms) != len(parts) - 1:
         raise ValueError("one gap per seam")
-    fade = int(sample_rate * fade_ms / 1000)
-    pieces: list[np.ndarray] = []
-    for index, part in enumerate(parts):
-        pieces.append(_fade(part, fade))
-        if index < len(gaps_ms) and gaps_ms[index] > 0:
-            pieces.append(
-                np.zeros(int(sample_rate * gaps_ms[index] / 1000), dtype=np.float32)
-            )
+    pieces = [
+        piece
+        for index, part in enumerate(parts)
+        for piece in joined_piece(part, sample_rate, fade_ms, gaps_ms, index)
+    ]
     return np.concatenate(pieces).astype(np.float32, copy=False)
+
+
+def joined_piece(
+    part: np.ndarray, sample_rate: int, fade_ms: int, gaps_ms: list[int], index: int
+) -> list[np.ndarray]:
+    """Part `index` as it stands in the joined audio: faded, then the silence after it.
+    A stream sends these one part at a time; concatenated they are the joined audio."""
+    pieces = [fade_edges(part, int(sample_rate * fade_ms / 1000))]
+    if index < len(gaps_ms) and gaps_ms[index] > 0:
+        pieces.append(np.zeros(int(sample_rate * gaps_ms[index] / 1000), np.float32))
+    return pieces

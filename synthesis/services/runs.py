@@ -113,6 +113,7 @@ def _artifact_run(
         if done:
             artifact.refresh_from_db()
             transaction.on_commit(lambda: cache.pointer_set(artifact))
+            transaction.on_commit(lambda: cache.stored_publish(artifact.fingerprint))
             transaction.on_commit(lambda: joins.after_part_succeeded(artifact))
     if not done:
         return "superseded", 0.0, None  # the claim was lost to a newer run
