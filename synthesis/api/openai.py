@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from synthesis import storage
+from synthesis.api import openai_streams, streams
 from synthesis.api.responses import serve_audio
 from synthesis.api.syntheses import (
     SampleRateField,
@@ -134,6 +135,10 @@ class SpeechInputSerializer(serializers.Serializer):
     sample_rate = SampleRateField(
         required=False, default=settings.TTS_DEFAULT_SAMPLE_RATE
     )
+    # "audio": the body streams as segments finish; "sse": OpenAI's speech events.
+    stream_format = serializers.ChoiceField(
+        choices=["audio", "sse"], required=False, default="audio"
+    )
 
 
 class SpeechApi(APIView):
@@ -167,8 +172,16 @@ class SpeechApi(APIView):
             if error.param == "text":  # the native name of OpenAI's `input`
                 error.param = "input"
             raise
-        syntheses.synthesis_wait(request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT)
-        response = speech_audio(request, synthesis, data["response_format"])
+        fmt = data["response_format"]
+        if data["stream_format"] == "sse":
+            response = openai_streams.sse_response(synthesis, fmt)
+        elif openai_streams.streams_now(synthesis, fmt):
+            response = streams.streaming_response(synthesis, fmt)
+        else:
+            syntheses.synthesis_wait(
+                request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT
+            )
+            response = speech_audio(request, synthesis, fmt)
         response["X-Cache"] = synthesis.cache.upper()
         response["X-Fingerprint"] = synthesis.artifact.fingerprint
         response["X-Synthesis-Id"] = str(synthesis.pk)
@@ -236,6 +249,14 @@ class ModelDetailApi(APIView):
 
 urlpatterns = [
     path("audio/speech", SpeechApi.as_view(), name="openai-speech"),
+    path(
+        "audio/voices", openai_streams.AudioVoiceListApi.as_view(), name="openai-voices"
+    ),
+    path(
+        "audio/models",
+        openai_streams.AudioModelListApi.as_view(),
+        name="openai-audio-models",
+    ),
     path("models", ModelListApi.as_view(), name="openai-models"),
     path("models/<str:model_id>", ModelDetailApi.as_view(), name="openai-model"),
 ]
