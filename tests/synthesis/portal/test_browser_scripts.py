@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from synthesis.models import SynthesisRequest
+from synthesis.services import runs
 from tests.support.browser import screenshot, wait_for_result
 from tests.support.moderation import worker_paused
 
@@ -26,6 +27,17 @@ PARAGRAPHS = [
     "The last one was late, and its sail was torn.",
     "She ran down to the water to meet it.",
 ]
+
+PLAY = """async (selector) => {
+  const audio = document.querySelector(selector);
+  audio.muted = true;
+  await audio.play();
+  const started = Date.now();
+  while (audio.currentTime === 0 && Date.now() - started < 15000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {currentTime: audio.currentTime, error: audio.error && audio.error.code};
+}"""
 
 PLAYER_READY = """(selector) => {
   const audio = document.querySelector(selector);
@@ -65,6 +77,14 @@ def test_a_script_shows_its_segments_and_an_edit_reuses_the_rest(new_page):
         )
         assert states == ["queued"] * 6
         screenshot(page, "script-progress")
+        # Only the first segment is made (here, in the test process): the whole
+        # script's player already plays it while the rest is queued.
+        script = SynthesisRequest.objects.get()
+        runs.artifact_synthesize(artifact_id=script.segments.get(index=0).artifact_id)
+        played = page.evaluate(PLAY, "[data-testid=player]")
+        assert played["error"] is None
+        assert played["currentTime"] > 0
+        assert script.segments.filter(artifact__status="queued").count() == 5
     assert wait_for_result(page, timeout=60_000) == "succeeded"
     expect(page.get_by_test_id("segments-summary")).to_contain_text("6 of 6")
     assert segment_caches(page) == ["miss"] * 6
