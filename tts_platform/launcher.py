@@ -108,8 +108,10 @@ def main() -> int:
                     env.get("WEB_CONCURRENCY", "2"),
                     "-k",
                     "gthread",
+                    # A stream holds a thread while its script is made; a waiting
+                    # thread costs little, so leave room for streams beside hits.
                     "--threads",
-                    "8",
+                    env.get("WEB_THREADS", "32"),
                     "--timeout",
                     "120",
                     "--access-logfile",
