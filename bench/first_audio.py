@@ -104,11 +104,16 @@ def hits_under_open_streams(base: str, key: str, streams: int, paragraphs: int) 
         )
         response = connection.getresponse()
         opened.wait()
-        while not stop.is_set() and response.read1(4096):
-            pass
+        try:
+            while not stop.is_set() and response.read1(4096):
+                pass
+        except (http.client.HTTPException, OSError):
+            pass  # the platform stopped under an open stream: expected at the end
         connection.close()
 
-    threads = [threading.Thread(target=hold, args=(i,)) for i in range(streams)]
+    threads = [
+        threading.Thread(target=hold, args=(i,), daemon=True) for i in range(streams)
+    ]
     for thread in threads:
         thread.start()
     opened.wait()
