@@ -76,6 +76,9 @@ def test_a_script_is_one_segment_per_paragraph_and_a_repeat_is_a_hit(
     assert Artifact.objects.filter(kind=Artifact.Kind.RUN).count() == 6
     assert Artifact.objects.filter(kind=Artifact.Kind.JOIN).count() == 1
     assert sum(Artifact.objects.values_list("attempts", flat=True)) == 7
+    # History search finds the script by a word of any paragraph.
+    found = api.get("/api/v1/syntheses?search=stairs").json()
+    assert [r["id"] for r in found["results"]] == [body["id"]]
 
 
 def test_an_edit_reruns_only_the_changed_paragraph_and_charges_only_it(api, user):
