@@ -1,11 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from synthesis.admin.actions import ModerationAdminMixin
 from synthesis.services.quota import character_limit, period_start
 
+from .forms import AdminLoginForm
 from .models import ApiKey, CharacterUsage, User
+
+# The admin's log-in counts against the same failed-password limit as the portal's.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
@@ -72,10 +77,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = [RevokedFilter, "created_at"]
     list_select_related = ["user"]
     search_fields = ["=prefix", "name", "user__username"]
-    readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
+    # Revocation is final: revoked_at is set by the revoke action, never edited (a
+    # cleared revoked_at would bring a revoked key back to life).
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
     # The secret is never shown, not even its hash.
     exclude = ["key_hash"]
     show_full_result_count = False
 
     def has_add_permission(self, request):
         return False  # keys are created through the API, which shows them once
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        self.message_user(request, f"Revoked {revoked} key(s).")

@@ -10,10 +10,21 @@ from rest_framework.views import APIView
 from synthesis.selectors import user_quota, user_usage
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField
+from tts_platform.pagination import paginated_response
+from tts_platform.throttling import RegisterRateThrottle
 
 from . import services
+from .forms import MAX_PASSWORD_CHARS
 from .models import User
+from .ratelimit import client_ip, login_blocked, login_retry_after
 from .selectors import api_key_get, api_key_list
+
+
+def no_store(response: Response) -> Response:
+    """A response that shows a plaintext key must not be kept by any cache."""
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -35,13 +46,21 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if settings.RATELIMIT_ENABLE:
+            throttles.append(RegisterRateThrottle())
+        return throttles
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "RegisterInput"
 
         username = StrictCharField(max_length=150)
-        password = StrictCharField(max_length=128, trim_whitespace=False)
-        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        password = StrictCharField(max_length=MAX_PASSWORD_CHARS, trim_whitespace=False)
+        email = serializers.EmailField(
+            required=False, allow_blank=True, default="", max_length=254
+        )
 
         def validate_username(self, value):
             if User.objects.filter(username__iexact=value).exists():
@@ -65,9 +84,11 @@ class RegisterApi(APIView):
             raise ApiError(
                 "weak_password", " ".join(error.messages), param="password"
             ) from None
-        return Response(
-            {"user": UserOutputSerializer(user).data, "api_key": key},
-            status=status.HTTP_201_CREATED,
+        return no_store(
+            Response(
+                {"user": UserOutputSerializer(user).data, "api_key": key},
+                status=status.HTTP_201_CREATED,
+            )
         )
 
 
@@ -79,8 +100,8 @@ class TokenCreateApi(APIView):
         class Meta:
             ref_name = "TokenCreateInput"
 
-        username = StrictCharField()
-        password = StrictCharField(trim_whitespace=False)
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=MAX_PASSWORD_CHARS, trim_whitespace=False)
         name = StrictCharField(required=False, allow_blank=True, max_length=100)
 
     @extend_schema(request=InputSerializer, responses={201: None}, tags=["auth"])
@@ -88,6 +109,16 @@ class TokenCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        ip = client_ip(request)
+        if login_blocked(username=data["username"], ip=ip):
+            retry = login_retry_after(username=data["username"], ip=ip)
+            raise ApiError(
+                "too_many_failed_logins",
+                "Too many failed attempts for this username; try again later.",
+                status_code=429,
+                headers={"Retry-After": str(retry)},
+            )
+        # The backend counts a failure (accounts/backends.py).
         user = authenticate(
             request, username=data["username"], password=data["password"]
         )
@@ -100,14 +131,14 @@ class TokenCreateApi(APIView):
         api_key, key = services.api_key_create(user=user, name=data.get("name", ""))
         body = dict(ApiKeyOutputSerializer(api_key).data)
         body["key"] = key
-        return Response(body, status=status.HTTP_201_CREATED)
+        return no_store(Response(body, status=status.HTTP_201_CREATED))
 
 
 class ApiKeyListApi(APIView):
     @extend_schema(responses=ApiKeyOutputSerializer(many=True), tags=["auth"])
     def get(self, request):
         keys = api_key_list(user=request.user)
-        return Response(ApiKeyOutputSerializer(keys, many=True).data)
+        return paginated_response(self, request, keys, ApiKeyOutputSerializer)
 
 
 class ApiKeyRevokeApi(APIView):

@@ -4,7 +4,8 @@ writes happen in accounts.services."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.password_validation import (
     password_validators_help_texts,
     validate_password,
@@ -18,6 +19,10 @@ from .ratelimit import (
     login_failure_record,
     login_failures_clear,
 )
+
+# Hashing cost grows with the password: none longer than this is hashed.
+MAX_PASSWORD_CHARS = 128
+RATE_LIMITED = "Too many failed log-in attempts. Wait a few minutes and try again."
 
 
 class SignupForm(forms.Form):
@@ -35,12 +40,14 @@ class SignupForm(forms.Form):
     )
     password1 = forms.CharField(
         label="Password",
+        max_length=MAX_PASSWORD_CHARS,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=" ".join(password_validators_help_texts()),
     )
     password2 = forms.CharField(
         label="Password again",
+        max_length=MAX_PASSWORD_CHARS,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -66,31 +73,40 @@ class SignupForm(forms.Form):
         return data
 
 
-class LoginForm(AuthenticationForm):
-    """Django's log-in form with a per username+IP limit on failed attempts."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "rate_limited": (
-            "Too many failed log-in attempts. Wait a few minutes and try again."
-        ),
-    }
+class RateLimitedLoginMixin:
+    """Says so when the failed-password limiter refuses a log-in (the backend,
+    accounts/backends.py, counts the failures and refuses)."""
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request)
+        if login_blocked(username=username, ip=client_ip(self.request)):
+            raise ValidationError(RATE_LIMITED, code="rate_limited")
+        return super().clean()
+
+
+class LoginForm(RateLimitedLoginMixin, AuthenticationForm):
+    """The portal's log-in form."""
+
+
+class AdminLoginForm(RateLimitedLoginMixin, AdminAuthenticationForm):
+    """The admin's log-in form."""
+
+
+class LimitedPasswordChangeForm(PasswordChangeForm):
+    """The old password is a password check too: it counts against the same limit."""
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        ip = client_ip(self.request) if hasattr(self, "request") else ""
         if login_blocked(username=username, ip=ip):
-            raise ValidationError(
-                self.error_messages["rate_limited"], code="rate_limited"
-            )
+            raise ValidationError(RATE_LIMITED, code="rate_limited")
         try:
-            data = super().clean()
-        except ValidationError as error:
-            if error.code == "invalid_login":
-                login_failure_record(username=username, ip=ip)
+            password = super().clean_old_password()
+        except ValidationError:
+            login_failure_record(username=username, ip=ip)
             raise
         login_failures_clear(username=username, ip=ip)
-        return data
+        return password
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -1,11 +1,21 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class User(AbstractUser):
     # Per-user override of TTS_MONTHLY_CHARACTERS; null means the default.
     monthly_character_limit = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # "Alice" and "alice" are one name: the database refuses the second even
+            # when two registrations race past the form's check.
+            models.UniqueConstraint(
+                Lower("username"), name="username_unique_case_insensitive"
+            )
+        ]
 
 
 class ApiKey(models.Model):

@@ -1,6 +1,12 @@
-"""Log-in throttling for the portal: a counter of failed attempts per username and
-client IP in the default cache. Keyed on both so that one attacker cannot lock a
-user out from everywhere, and one address cannot try many passwords for one user."""
+"""The failed-password limiter, for every place that checks a password: the portal's
+log-in, the admin's log-in, `POST /api/v1/auth/token` (all through
+accounts.backends.RateLimitedModelBackend) and the password-change form.
+
+A counter of failed attempts per username and client address in the default cache,
+keyed on both so that one attacker cannot lock a user out from everywhere, and one
+address cannot try many passwords for one user. The address comes from
+tts_platform.client_address, which believes X-Forwarded-For only as far as
+TRUSTED_PROXY_HOPS says, so rotating that header does not reset the counter."""
 
 from __future__ import annotations
 
@@ -9,16 +15,20 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 
+from tts_platform.client_address import client_ip
+
+__all__ = [
+    "client_ip",
+    "login_blocked",
+    "login_failure_record",
+    "login_failures_clear",
+    "login_retry_after",
+]
+
 
 def _key(username: str, ip: str) -> str:
     digest = hashlib.sha256(f"{username.casefold()}\n{ip}".encode()).hexdigest()
     return f"login-failures:{digest[:32]}"
-
-
-def client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy
-    # rewrites it, and this counter must not be trivially reset.
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
 def login_blocked(*, username: str, ip: str) -> bool:
@@ -26,6 +36,15 @@ def login_blocked(*, username: str, ip: str) -> bool:
         return False
     failures = cache.get(_key(username, ip)) or 0
     return failures >= settings.LOGIN_RATELIMIT_ATTEMPTS
+
+
+def login_retry_after(*, username: str, ip: str) -> int:
+    """Seconds until the window of this username and address ends."""
+    try:
+        ttl = cache.ttl(_key(username, ip))
+    except AttributeError:  # a cache without ttl()
+        ttl = None
+    return max(1, int(ttl or settings.LOGIN_RATELIMIT_WINDOW))
 
 
 def login_failure_record(*, username: str, ip: str) -> None:

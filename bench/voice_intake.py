@@ -17,10 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.synthesis.audio_files import encode, hostile_corpus, voice_like  # noqa: E402
-
 from synthesis.audio.intake import AudioInvalid, canonicalize  # noqa: E402
 from synthesis.engines.selection import median_f0  # noqa: E402
+from tests.support.audio_files import encode, hostile_corpus, voice_like  # noqa: E402
 
 REPEATS = 5
 

@@ -24,6 +24,7 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpResponse
 
+from tts_platform.client_address import is_loopback
 from tts_platform.errors import error_response
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ class RedisCollector:
 
 
 def _allowed(request) -> bool:
-    if request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1"):
+    if is_loopback(request):  # behind TRUSTED_PROXY_HOPS proxies: the real client
         return True
     token = getattr(settings, "METRICS_TOKEN", "")
     header = request.headers.get("Authorization", "")

@@ -83,6 +83,15 @@ class Artifact(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     hit_count = models.PositiveIntegerField(default=0)
+    # The user whose request enqueued the current run: the per-user limit of runs in
+    # flight counts these, whatever happened to that user's history since.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     last_hit_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)

@@ -42,7 +42,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "synthesis.metrics.RequestTimingMiddleware",
+    # First to see the view: refuses oversized bodies before anything reads them.
+    "tts_platform.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "tts_platform.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,7 +94,12 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "tts-default",
-        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1},
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            # Not pickle: whoever can write to Redis must not run code in the web tier.
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+        },
     },
     # The hot index fingerprint -> artifact pointer (synthesis/cache.py is its only user,
     # and turns a Redis failure into a miss: Postgres answers instead).
@@ -107,6 +115,9 @@ CACHES = {
     },
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+# Every password check goes through the failed-password limiter (accounts/ratelimit.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -151,6 +162,14 @@ LOGIN_RATELIMIT_ATTEMPTS = env.int("LOGIN_RATELIMIT_ATTEMPTS", default=5)
 LOGIN_RATELIMIT_WINDOW = env.int("LOGIN_RATELIMIT_WINDOW", default=300)
 
 # --- HTTP API -------------------------------------------------------------------------
+# Proxies in front of the web processes that append to X-Forwarded-For (0: none, the
+# header is ignored). The client address of the limiter, the throttles and /metrics
+# comes from tts_platform/client_address.py.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+# Request bodies: refused from Content-Length before being read (upload views allow
+# audio files up to 20 MB; synthesis/api/uploads.py).
+TTS_MAX_BODY_BYTES = env.int("TTS_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_BODY_BYTES
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -159,17 +178,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only; the views that take audio files add multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tts_platform.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": (
         [
-            "rest_framework.throttling.UserRateThrottle",
-            "rest_framework.throttling.AnonRateThrottle",
+            "tts_platform.throttling.UserRateThrottle",
+            "tts_platform.throttling.AnonRateThrottle",
         ]
         if RATELIMIT_ENABLE
         else []
@@ -177,6 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("RATELIMIT_USER", default="600/minute"),
         "anon": env.str("RATELIMIT_ANON", default="60/minute"),
+        "register": env.str("RATELIMIT_REGISTER", default="20/hour"),
     },
     "EXCEPTION_HANDLER": "tts_platform.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -205,7 +222,10 @@ TTS_MAX_SEGMENTS = env.int("TTS_MAX_SEGMENTS", default=500)
 # A stream ends (with what it has) after this long without a new segment.
 TTS_STREAM_IDLE_SECONDS = env.int("TTS_STREAM_IDLE_SECONDS", default=120)
 TTS_CACHE_TTL = env.int("TTS_CACHE_TTL", default=86400)
-TTS_SYNC_TIMEOUT = env.int("TTS_SYNC_TIMEOUT", default=300)
+TTS_SYNC_TIMEOUT = env.int("TTS_SYNC_TIMEOUT", default=120)
+# Requests of one user waiting for a run at once (`?wait`, /v1/audio/speech): each holds
+# a web thread. Off with RATELIMIT_ENABLE=false.
+TTS_MAX_CONCURRENT_WAITS = env.int("TTS_MAX_CONCURRENT_WAITS", default=2)
 TTS_DEFAULT_SEED = 42
 TTS_DEFAULT_SAMPLE_RATE = 24000
 TTS_SAMPLE_RATES = (16000, 22050, 24000, 44100, 48000)
@@ -217,6 +237,11 @@ TTS_QUOTA_CHARGE_HITS = env.bool("TTS_QUOTA_CHARGE_HITS", default=False)
 # RATELIMIT_ENABLE=false, like the other request-rate limits).
 TTS_MAX_CONCURRENT_MISSES = env.int("TTS_MAX_CONCURRENT_MISSES", default=4)
 TTS_REGISTRATION_OPEN = env.bool("TTS_REGISTRATION_OPEN", default=True)
+# Per user: prompt voices (ad-hoc ones included) and the bytes of their stored clips.
+TTS_MAX_VOICES = env.int("TTS_MAX_VOICES", default=100)
+TTS_MAX_VOICE_BYTES = env.int("TTS_MAX_VOICE_BYTES", default=100 * 1024 * 1024)
+# Per user: API keys that are not revoked.
+TTS_MAX_API_KEYS = env.int("TTS_MAX_API_KEYS", default=20)
 # Soft and hard limits of one engine run; the broker's visibility timeout must exceed
 # the hard limit or a long run is delivered twice (research/reliability.md §2).
 TTS_TASK_SOFT_TIME_LIMIT = env.int("TTS_TASK_SOFT_TIME_LIMIT", default=600)
@@ -290,9 +315,37 @@ LOGGING = {
     "loggers": {"django_redis": {"level": "ERROR"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- Production defaults ------------------------------------------------------------------
+# On unless DEBUG or the embedded `make run` (plain http on localhost): HTTPS only.
+PRODUCTION = not DEBUG and not env.bool("TTS_EMBEDDED", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Probes and scrapers talk plain http to the web process directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# The header the TLS-terminating proxy sets, e.g. X-Forwarded-Proto (it must overwrite
+# what clients send); empty when the web process terminates TLS itself.
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+    if _PROXY_SSL_HEADER
+    else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self' blob:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)

@@ -11,6 +11,10 @@ os.environ.setdefault("TTS_ENGINE", "espeak")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="tts-test-media-"))
 os.environ.setdefault("RATELIMIT_ENABLE", "false")
+# The live server speaks plain http.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault(
     "PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher"
 )

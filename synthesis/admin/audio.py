@@ -17,16 +17,28 @@ from synthesis.models import Artifact, Voice
 from tts_platform.errors import error_response
 
 
-def _staff_only(view):
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
-            return error_response(
-                "permission_denied", "Staff only: sign in to the admin.", 403
-            )
-        return view(request, *args, **kwargs)
+def _moderators_only(permission: str):
+    """Staff with the permission to view what the audio belongs to in the admin: being
+    staff alone (e.g. to manage API keys) does not give access to users' recordings."""
 
-    return wrapped
+    def decorate(view):
+        def wrapped(request, *args, **kwargs):
+            user = request.user
+            if not (user.is_authenticated and user.is_active and user.is_staff):
+                return error_response(
+                    "permission_denied", "Staff only: sign in to the admin.", 403
+                )
+            if not user.has_perm(permission):
+                return error_response(
+                    "permission_denied",
+                    f"This needs the {permission} permission.",
+                    403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def _serve(request, name: str, etag: str, filename: str):
@@ -38,7 +50,7 @@ def _serve(request, name: str, etag: str, filename: str):
 
 
 @require_safe
-@_staff_only
+@_moderators_only("synthesis.view_artifact")
 def artifact_audio(request, artifact_id: int):
     artifact = (
         Artifact.objects.filter(pk=artifact_id)
@@ -56,7 +68,7 @@ def artifact_audio(request, artifact_id: int):
 
 
 @require_safe
-@_staff_only
+@_moderators_only("synthesis.view_voice")
 def voice_audio(request, voice_id: str):
     try:
         pk = uuid.UUID(voice_id)

@@ -43,7 +43,9 @@ class TargetInputSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=Block.Target.choices)
     # The fingerprint, the voice id or the username.
     id = StrictCharField(max_length=150)
-    reason = StrictCharField(required=False, allow_blank=True, default="")
+    reason = StrictCharField(
+        required=False, allow_blank=True, default="", max_length=2000
+    )
 
 
 class PurgeInputSerializer(TargetInputSerializer):
@@ -105,7 +107,7 @@ class AuditListApi(APIView):
         target = serializers.ChoiceField(
             choices=Block.Target.choices, required=False, default=""
         )
-        target_id = serializers.CharField(required=False, default="")
+        target_id = serializers.CharField(required=False, default="", max_length=150)
         action = serializers.ChoiceField(
             choices=AuditEntry.Action.choices, required=False, default=""
         )

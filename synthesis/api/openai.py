@@ -20,6 +20,7 @@ from synthesis import storage
 from synthesis.api import openai_streams, streams
 from synthesis.api.responses import serve_audio
 from synthesis.api.syntheses import (
+    MAX_RAW_TEXT_CHARS,
     SampleRateField,
     SeedField,
     SpeedField,
@@ -28,7 +29,8 @@ from synthesis.api.syntheses import (
 from synthesis.audio import formats
 from synthesis.engines import Engine, engine_names
 from synthesis.models import Artifact, SynthesisRequest
-from synthesis.services import syntheses
+from synthesis.run_errors import public_message
+from synthesis.services import syntheses, waits
 from synthesis.services.errors import ServiceError
 from synthesis.services.voices import ResolvedVoice, voice_resolve
 from tts_platform.errors import ApiError
@@ -125,7 +127,9 @@ def openai_voice(*, user, engine: Engine, voice: str) -> ResolvedVoice:
 
 class SpeechInputSerializer(serializers.Serializer):
     model = StrictCharField(max_length=100)
-    input = StrictCharField(trim_whitespace=False, allow_blank=True)
+    input = StrictCharField(
+        trim_whitespace=False, allow_blank=True, max_length=MAX_RAW_TEXT_CHARS
+    )
     voice = StrictCharField(max_length=100)
     response_format = serializers.ChoiceField(
         choices=list(RESPONSE_FORMATS), required=False, default="mp3"
@@ -178,9 +182,10 @@ class SpeechApi(APIView):
         elif openai_streams.streams_now(synthesis, fmt):
             response = streams.streaming_response(synthesis, fmt)
         else:
-            syntheses.synthesis_wait(
-                request=synthesis, timeout=settings.TTS_SYNC_TIMEOUT
-            )
+            if synthesis.artifact.status in Artifact.Status.IN_FLIGHT:
+                timeout = settings.TTS_SYNC_TIMEOUT
+                with waits.wait_slot(user=request.user, timeout=timeout):
+                    syntheses.synthesis_wait(request=synthesis, timeout=timeout)
             response = speech_audio(request, synthesis, fmt)
         response["X-Cache"] = synthesis.cache.upper()
         response["X-Fingerprint"] = synthesis.artifact.fingerprint
@@ -195,7 +200,7 @@ def speech_audio(request, synthesis: SynthesisRequest, fmt: str) -> HttpResponse
     if artifact.status == Artifact.Status.FAILED:
         raise ApiError(
             "synthesis_failed",
-            f"The engine failed: {artifact.error_message or artifact.error_code}",
+            public_message(artifact.error_code),
             status_code=500,
         )
     if artifact.status != Artifact.Status.SUCCEEDED:

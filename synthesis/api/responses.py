@@ -28,6 +28,10 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     first, last = match.groups()
     if not first and not last:
         return None
+    # No file has 10^18 bytes: a longer number cannot be satisfied, and is not parsed
+    # (Python refuses int() of more than 4300 digits).
+    if len(first) > 18 or len(last) > 18:
+        return False
     if not first:  # suffix range: the last N bytes
         length = int(last)
         if length == 0:

@@ -19,12 +19,16 @@ from synthesis.api.uploads import UploadLimitMixin
 from synthesis.api.voices import SynthesisPromptFields, synthesis_prompt_voice
 from synthesis.audio import formats
 from synthesis.models import Artifact, SynthesisRequest
-from synthesis.services import syntheses
+from synthesis.run_errors import public_message
+from synthesis.services import syntheses, waits
 from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField, StrictFloatField, StrictIntegerField
 from tts_platform.pagination import paginated_response
 
 MAX_WAIT_SECONDS = 60
+# The bound of the raw text field; the limit that counts is TTS_MAX_TEXT_CHARS on the
+# normalized text (whitespace runs collapse), checked by the service.
+MAX_RAW_TEXT_CHARS = settings.TTS_MAX_TEXT_CHARS * 2
 AUDIO_FORMATS = {name: spec.content_type for name, spec in formats.FORMATS.items()}
 
 
@@ -148,7 +152,8 @@ class SynthesisOutputSerializer(serializers.Serializer):
         if artifact.status == Artifact.Status.PURGED:
             return {"code": "audio_removed", "message": "This audio was removed."}
         if artifact.status == Artifact.Status.FAILED:
-            error = {"code": artifact.error_code, "message": artifact.error_message}
+            code = artifact.error_code or "engine_error"
+            error = {"code": code, "message": public_message(code)}
             failed = [
                 s["index"]
                 for s in segment_views(obj)
@@ -156,6 +161,7 @@ class SynthesisOutputSerializer(serializers.Serializer):
             ]
             if obj.segment_count > 1 and failed:
                 error["segment"] = failed[0]
+                error["message"] = f"Segment {failed[0]} failed. {public_message(code)}"
             return error
         if artifact.status == Artifact.Status.BLOCKED:
             return {
@@ -226,7 +232,9 @@ class SpeedField(StrictFloatField):
 
 
 class SegmentInputSerializer(serializers.Serializer):
-    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    text = StrictCharField(
+        trim_whitespace=False, allow_blank=True, max_length=MAX_RAW_TEXT_CHARS
+    )
     voice = StrictCharField(required=False, allow_null=True, max_length=100)
     seed = StrictIntegerField(
         required=False, allow_null=True, min_value=0, max_value=2**32 - 1
@@ -234,7 +242,12 @@ class SegmentInputSerializer(serializers.Serializer):
 
 
 class SynthesisInputSerializer(serializers.Serializer):
-    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    text = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=True,
+        required=False,
+        max_length=MAX_RAW_TEXT_CHARS,
+    )
     # Instead of text: explicit segments, each with its own voice and seed.
     segments = serializers.ListField(
         child=SegmentInputSerializer(), required=False, allow_empty=True
@@ -272,14 +285,14 @@ class SynthesisListCreateApi(UploadLimitMixin, APIView):
     GET lists the caller's history."""
 
     class FilterSerializer(serializers.Serializer):
-        search = serializers.CharField(required=False, default="")
+        search = serializers.CharField(required=False, default="", max_length=200)
         status = serializers.ChoiceField(
             choices=Artifact.Status.choices, required=False, default=""
         )
         cache = serializers.ChoiceField(
             choices=SynthesisRequest.Cache.choices, required=False, default=""
         )
-        voice = serializers.CharField(required=False, default="")
+        voice = serializers.CharField(required=False, default="", max_length=100)
 
     @extend_schema(
         request={
@@ -301,8 +314,9 @@ class SynthesisListCreateApi(UploadLimitMixin, APIView):
             api_key=getattr(request, "api_key", None),
             voice=synthesis_prompt_voice(request, serializer.validated_data),
         )
-        if wait:
-            syntheses.synthesis_wait(request=synthesis, timeout=wait)
+        if wait and synthesis.artifact.status in Artifact.Status.IN_FLIGHT:
+            with waits.wait_slot(user=request.user, timeout=wait):
+                syntheses.synthesis_wait(request=synthesis, timeout=wait)
         return synthesis_response(synthesis)
 
     @extend_schema(
@@ -324,8 +338,9 @@ class SynthesisDetailApi(APIView):
             user=request.user, synthesis_id=synthesis_id
         )
         wait = wait_seconds(request)
-        if wait:
-            syntheses.synthesis_wait(request=synthesis, timeout=wait)
+        if wait and synthesis.artifact.status in Artifact.Status.IN_FLIGHT:
+            with waits.wait_slot(user=request.user, timeout=wait):
+                syntheses.synthesis_wait(request=synthesis, timeout=wait)
         return synthesis_response(synthesis)
 
     @extend_schema(responses={204: None}, tags=["syntheses"])

@@ -10,6 +10,7 @@ from django.core.files.uploadhandler import (
     MemoryFileUploadHandler,
     TemporaryFileUploadHandler,
 )
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 from synthesis.audio.intake import MAX_UPLOAD_BYTES
 from synthesis.services.errors import TooLarge
@@ -70,7 +71,10 @@ def limited_upload_handlers(request) -> list[FileUploadHandler]:
 class UploadLimitMixin:
     """For APIViews that accept audio files: installs the limited handler chain before
     anything (authentication's CSRF check included) can parse the body, and checks
-    Content-Length before the view runs."""
+    Content-Length before the view runs. The only API views that parse multipart."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+    max_body_bytes = MAX_BODY_BYTES  # tts_platform/body_limit.py
 
     def initialize_request(self, request, *args, **kwargs):
         request.upload_handlers = limited_upload_handlers(request)

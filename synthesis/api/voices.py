@@ -161,6 +161,7 @@ class VoiceCreateInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         trim_whitespace=False,
+        max_length=voice_services.MAX_PROMPT_TEXT_CHARS * 2,
         help_text="The exact transcript of the clip.",
     )
     audio = serializers.FileField(
@@ -293,7 +294,9 @@ class SynthesisPromptFields(serializers.Serializer):
         required=False, help_text="A reference clip (WAV, FLAC, Ogg, MP3; 1-30 s)."
     )
     prompt_text = serializers.CharField(
-        required=False, help_text="The exact transcript of prompt_audio."
+        required=False,
+        max_length=voice_services.MAX_PROMPT_TEXT_CHARS * 2,
+        help_text="The exact transcript of prompt_audio.",
     )
     consent = serializers.BooleanField(required=False, default=False)
 
@@ -321,11 +324,12 @@ def synthesis_prompt_voice(request, data: dict) -> ResolvedVoice | None:
         )
     prompt_text = request.data.get("prompt_text")
     consent = str(request.data.get("consent", "")).lower() in ("true", "1", "on")
-    syntheses.text_validate(data["text"])  # before storing anything
+    text = syntheses.text_validate(data["text"])  # before storing anything
     voice = voice_services.voice_adhoc_get_or_create(
         user=request.user,
         upload=upload,
         prompt_text=prompt_text if isinstance(prompt_text, str) else "",
         consent=consent,
+        characters=len(text),
     )
     return prompt_resolved(voice)

@@ -9,7 +9,7 @@ The canonical form is what the fingerprint hashes (DESIGN.md "The fingerprint"):
 written here, so the bytes depend on the samples only: the same samples uploaded as
 WAV, FLAC or a WAV with extra metadata chunks give the same file and the same SHA-256.
 
-Pure Python + numpy + soundfile; no Django import.
+Pure Python + numpy + soundfile (+ soxr above 48 kHz); no Django import.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile
 
+from .pcm import resample
+
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -32,6 +34,8 @@ MAX_SECONDS = 30.0
 MAX_CHANNELS = 8
 MIN_RATE = 8000
 MAX_RATE = 192000
+# Clips above this rate are stored resampled to it: at most 30 s x 48 kHz x 2 bytes.
+MAX_STORED_RATE = 48000
 # A clip whose loudest sample stays under -60 dBFS carries no usable voice.
 SILENT_PEAK = 32
 # Decoding reads this many frames at a time, downmixing each block at once, so memory
@@ -293,6 +297,10 @@ def _canonical(mono: np.ndarray, rate: int, fmt: str, channels: int) -> Canonica
     if not np.all(np.isfinite(mono)):
         raise AudioInvalid("audio_unreadable", "The audio contains invalid samples.")
     _check_duration(len(mono), rate)
+    if rate > MAX_STORED_RATE:
+        # No engine uses more; a 192 kHz clip would be stored at four times the size.
+        mono = resample(mono, rate, MAX_STORED_RATE).astype(np.float64)
+        rate = MAX_STORED_RATE
     # float64 holds every 8..24-bit sample exactly, so 16-bit input comes back unchanged.
     pcm = np.clip(np.round(mono * 32768.0), -32768, 32767).astype("<i2")
     if int(np.max(np.abs(pcm.astype(np.int32)))) <= SILENT_PEAK:
@@ -309,6 +317,7 @@ def _canonical(mono: np.ndarray, rate: int, fmt: str, channels: int) -> Canonica
 
 
 _HEADER_BYTES = 44
+CANONICAL_HEADER_BYTES = _HEADER_BYTES
 
 
 def encode_canonical_wav(pcm: np.ndarray, rate: int) -> bytes:

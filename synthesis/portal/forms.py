@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from synthesis.models import Artifact, SynthesisRequest
+from synthesis.services.voices import MAX_PROMPT_TEXT_CHARS
 
 MAX_SEED = 2**32 - 1
 
@@ -51,6 +52,7 @@ class VoiceUploadForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100)
     prompt_text = forms.CharField(
         label="Transcript",
+        max_length=MAX_PROMPT_TEXT_CHARS * 2,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Exactly what is said in the clip.",
     )
@@ -68,7 +70,7 @@ class VoiceUploadForm(forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    search = forms.CharField(label="Search", required=False)
+    search = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Status",
         required=False,

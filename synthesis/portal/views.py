@@ -33,6 +33,7 @@ from synthesis.services import syntheses
 from synthesis.services import voices as voice_services
 from synthesis.services.errors import ServiceError
 from synthesis.services.voices import builtin_ref
+from tts_platform.body_limit import accepts_uploads
 from tts_platform.errors import service_error_status
 
 HISTORY_PAGE_SIZE = 10
@@ -157,6 +158,7 @@ def synthesis_delete(request, synthesis_id):
 
 @csrf_exempt  # only to install the upload limit first; _voices checks CSRF
 @login_required
+@accepts_uploads(MAX_BODY_BYTES)
 def voices(request):
     # The size limit must be in place before anything (the CSRF check included)
     # parses the body, so a 60 MB upload is refused without being read.

@@ -22,14 +22,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from synthesis import cache, storage
-from synthesis.models import (
-    Artifact,
-    AuditEntry,
-    Block,
-    Voice,
-)
+from synthesis.models import Artifact, AuditEntry, Block, Voice
 from synthesis.services import joins
-from synthesis.services.errors import Conflict, InvalidInput, NotFound, ServiceError
+from synthesis.services.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+)
 
 Target = Block.Target
 Status = Artifact.Status
@@ -198,6 +199,12 @@ def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
     if actor is not None and user.pk == actor.pk:
         raise InvalidInput(
             "cannot_block_self", "Moderators cannot block themselves.", param="id"
+        )
+    if user.is_superuser and not (actor is not None and actor.is_superuser):
+        raise PermissionDenied(
+            "cannot_block_superuser",
+            "Only a superuser can block a superuser.",
+            param="id",
         )
     User.objects.filter(pk=user.pk).update(is_active=False)
     return [], ""

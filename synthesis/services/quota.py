@@ -44,9 +44,12 @@ def character_limit(user) -> int:
     return settings.TTS_MONTHLY_CHARACTERS if limit is None else limit
 
 
-def quota_charge(*, user, characters: int, miss: bool) -> None:
+def quota_charge(
+    *, user, characters: int, miss: bool, artifact_id: int | None = None
+) -> None:
     """Charges `characters` to the user's month, or raises LimitExceeded
-    (`quota_exceeded`, `too_many_concurrent_requests`) with Retry-After.
+    (`quota_exceeded`, `too_many_concurrent_requests`) with Retry-After. A miss records
+    the user as the starter of the run of `artifact_id` (Artifact.started_by).
 
     Must run inside the transaction that records the request: the row lock is held until
     it commits, which is what makes the check and the charge one atomic step."""
@@ -72,22 +75,46 @@ def quota_charge(*, user, characters: int, miss: bool) -> None:
     # turns it off like the others. The character quota always applies.
     if miss and settings.RATELIMIT_ENABLE:
         # Under READ COMMITTED this count runs after the lock was granted, so it sees
-        # every request committed by the previous holder of the lock.
-        in_flight = SynthesisRequest.objects.filter(
-            user=user,
-            cache=SynthesisRequest.Cache.MISS,
-            artifact__status__in=IN_FLIGHT,
-        ).count()
-        if in_flight >= settings.TTS_MAX_CONCURRENT_MISSES:
-            raise LimitExceeded(
-                "too_many_concurrent_requests",
-                f"{in_flight} of your syntheses are still running; the limit is "
-                f"{settings.TTS_MAX_CONCURRENT_MISSES}. Retry when one has finished.",
-                retry_after=CONCURRENCY_RETRY_AFTER,
-            )
+        # every run started by the previous holder of the lock.
+        _refuse_too_many_runs(user, exclude_artifact_id=artifact_id)
+    if miss and artifact_id is not None:
+        Artifact.objects.filter(pk=artifact_id).update(started_by=user)
     CharacterUsage.objects.filter(pk=usage.pk).update(
         characters=F("characters") + characters
     )
+
+
+def runs_in_flight(user, *, exclude_artifact_id: int | None = None) -> int:
+    """Runs the user started that are queued or running. Counted on the artifacts, not
+    on the history: deleting a synthesis does not stop its run."""
+    runs = Artifact.objects.filter(started_by=user, status__in=IN_FLIGHT)
+    if exclude_artifact_id is not None:
+        runs = runs.exclude(pk=exclude_artifact_id)
+    return runs.count()
+
+
+def _refuse_too_many_runs(user, *, exclude_artifact_id: int | None = None) -> None:
+    in_flight = runs_in_flight(user, exclude_artifact_id=exclude_artifact_id)
+    if in_flight >= settings.TTS_MAX_CONCURRENT_MISSES:
+        raise LimitExceeded(
+            "too_many_concurrent_requests",
+            f"{in_flight} of your syntheses are still running; the limit is "
+            f"{settings.TTS_MAX_CONCURRENT_MISSES}. Retry when one has finished.",
+            retry_after=CONCURRENCY_RETRY_AFTER,
+        )
+
+
+def quota_precheck(*, user, characters: int) -> None:
+    """The checks of quota_charge, without the lock and without charging: for work a
+    request does before it reaches quota_charge (storing an uploaded clip), so a
+    request that will be refused stores nothing. quota_charge still decides."""
+    start = period_start()
+    limit = character_limit(user)
+    used = characters_used(user=user, start=start)
+    if used + characters > limit:
+        _exceeded(characters, limit, used, start)
+    if settings.RATELIMIT_ENABLE:
+        _refuse_too_many_runs(user)
 
 
 def _exceeded(characters: int, limit: int, used: int, start: date):

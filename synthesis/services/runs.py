@@ -163,6 +163,8 @@ def _render(artifact: Artifact) -> tuple[bytes, float, float]:
 
 @transaction.atomic
 def _artifact_fail(artifact: Artifact, attempt: int, code: str, message: str) -> None:
+    # Users see a fixed message per code (synthesis/run_errors.py); the detail is here.
+    logger.warning("artifact %s failed: %s: %s", artifact.pk, code, message)
     failed = Artifact.objects.filter(
         pk=artifact.pk, status=Status.RUNNING, attempts=attempt
     ).update(

@@ -290,7 +290,14 @@ def _claim_all(plan, record, inputs, fingerprint, joined_row, latency_ms):
     else:
         whole = Outcome.HIT
     charged = sum(len(s.text) for s in plan if outcomes[s.index] == Outcome.MISS)
-    quota.quota_charge(user=record["user"], characters=charged, miss=bool(charged))
+    # The joined artifact stands for the whole script in the limit of runs in flight
+    # (a 40-paragraph script is one synthesis, not 40 runs).
+    quota.quota_charge(
+        user=record["user"],
+        characters=charged,
+        miss=bool(charged),
+        artifact_id=joined.pk,
+    )
     synthesis = SynthesisRequest.objects.create(
         artifact=joined,
         cache=whole,

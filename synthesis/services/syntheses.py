@@ -205,6 +205,7 @@ def _segment_create(segment, record: dict, engine: Engine, started: float):
                 user=record["user"],
                 characters=record["characters"],
                 miss=outcome == Outcome.MISS,
+                artifact_id=artifact.pk,
             )
         request = SynthesisRequest.objects.create(
             artifact=artifact,

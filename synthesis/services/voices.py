@@ -9,17 +9,25 @@ import os
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from synthesis import fingerprint as fp
 from synthesis import storage
-from synthesis.audio.intake import AudioInvalid, CanonicalClip, canonicalize
+from synthesis.audio.intake import (
+    CANONICAL_HEADER_BYTES,
+    AudioInvalid,
+    CanonicalClip,
+    canonicalize,
+)
 from synthesis.engines import Engine
 from synthesis.engines.base import VoiceInput
 from synthesis.engines.selection import median_f0
 from synthesis.models import Artifact, Voice
 
-from .errors import InvalidInput, TooLarge
+from . import quota
+from .errors import InvalidInput, LimitExceeded, TooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +102,53 @@ def voice_create(
         )
     prompt_text = prompt_text_validate(prompt_text)
     clip = clip_from_upload(upload, param=param)
-    return _voice_insert(
-        user=user,
-        clip=clip,
-        prompt_text=prompt_text,
-        consent=consent,
-        name=(name or "").strip()[:MAX_NAME_CHARS] or _default_name(upload),
-        listed=listed,
+    with transaction.atomic():
+        _user_lock(user)
+        storage_limits_check(user=user, clip=clip)
+        return _voice_insert(
+            user=user,
+            clip=clip,
+            prompt_text=prompt_text,
+            consent=consent,
+            name=(name or "").strip()[:MAX_NAME_CHARS] or _default_name(upload),
+            listed=listed,
+        )
+
+
+def _user_lock(user) -> None:
+    """Serializes one user's voice writes (a row lock on the user), so the limits
+    below are checked against a count no concurrent upload can change."""
+    users = get_user_model().objects
+    list(users.select_for_update().filter(pk=user.pk).values("pk"))
+
+
+def clip_bytes(clip_or_voice) -> int:
+    """Bytes of a stored canonical clip: mono 16-bit samples plus the header."""
+    return CANONICAL_HEADER_BYTES + 2 * round(
+        clip_or_voice.duration_s * clip_or_voice.sample_rate
     )
+
+
+def storage_limits_check(*, user, clip: CanonicalClip) -> None:
+    """Before a clip is stored: at most TTS_MAX_VOICES voices and TTS_MAX_VOICE_BYTES
+    of clips per user (ad-hoc voices count too). Call with the user's row locked."""
+    voices = Voice.objects.filter(owner=user)
+    count = voices.count()
+    if count >= settings.TTS_MAX_VOICES:
+        raise LimitExceeded(
+            "too_many_voices",
+            f"You have {count} voices; the limit is {settings.TTS_MAX_VOICES}. "
+            "Delete one you no longer use.",
+            param="audio",
+        )
+    stored = sum(clip_bytes(v) for v in voices.only("duration_s", "sample_rate"))
+    if stored + clip_bytes(clip) > settings.TTS_MAX_VOICE_BYTES:
+        raise LimitExceeded(
+            "voice_storage_full",
+            f"Your voices take {stored} bytes; this clip would pass the limit of "
+            f"{settings.TTS_MAX_VOICE_BYTES}. Delete a voice you no longer use.",
+            param="audio",
+        )
 
 
 def _voice_insert(
@@ -128,16 +175,18 @@ def _voice_insert(
 
 
 def voice_adhoc_get_or_create(
-    *, user, upload, prompt_text: str, consent: bool = False
+    *, user, upload, prompt_text: str, consent: bool = False, characters: int = 0
 ) -> Voice:
     """The unlisted voice of a multipart synthesis. The same user sending the same clip
-    (same canonical hash) with the same transcript again reuses it."""
+    (same canonical hash) with the same transcript again reuses it. A new clip is
+    stored only after the storage limits and the quota for the request's `characters`
+    (a new clip means a new fingerprint: a miss) agree."""
     prompt_text = prompt_text_validate(prompt_text)
     clip = clip_from_upload(upload, param="prompt_audio")  # outside the lock: slow
     with transaction.atomic():
         # Serializes one user's ad-hoc uploads, so two identical requests at the same
         # moment still make one voice (a row lock on the user; SQLite locks anyway).
-        list(type(user).objects.select_for_update().filter(pk=user.pk).values("pk"))
+        _user_lock(user)
         existing = (
             Voice.objects.filter(
                 owner=user,
@@ -149,6 +198,8 @@ def voice_adhoc_get_or_create(
             .first()
         )
         if existing is None:
+            quota.quota_precheck(user=user, characters=characters)
+            storage_limits_check(user=user, clip=clip)
             return _voice_insert(
                 user=user,
                 clip=clip,

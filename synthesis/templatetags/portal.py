@@ -8,11 +8,17 @@ from django.conf import settings
 
 from synthesis.engines import UnknownEngine, get_engine
 from synthesis.models import Artifact, SynthesisRequest
+from synthesis.run_errors import public_message
 
 register = template.Library()
 
 IN_FLIGHT = {Artifact.Status.QUEUED, Artifact.Status.RUNNING}
 STEPS = [("queued", "Queued"), ("running", "Running"), ("done", "Done")]
+
+
+@register.filter
+def failure_message(artifact: Artifact) -> str:
+    return public_message(artifact.error_code)
 
 
 @register.filter

@@ -86,7 +86,7 @@ def test_token_with_password_and_wrong_password(user):
 def test_keys_list_never_shows_secrets_and_revocation_is_immediate(api, user):
     listing = api.get("/api/v1/auth/keys")
     assert listing.status_code == 200
-    (entry,) = listing.json()
+    (entry,) = listing.json()["results"]
     assert set(entry) == {
         "id",
         "name",
@@ -101,7 +101,7 @@ def test_keys_list_never_shows_secrets_and_revocation_is_immediate(api, user):
 
 
 def test_someone_elses_key_is_404(api, other_api):
-    (entry,) = other_api.get("/api/v1/auth/keys").json()
+    (entry,) = other_api.get("/api/v1/auth/keys").json()["results"]
     assert_error(api.delete(f"/api/v1/auth/keys/{entry['id']}"), 404)
     assert other_api.get("/api/v1/me").status_code == 200
 
