@@ -237,7 +237,9 @@ def model_ids() -> list[str]:
 
 
 class ModelListApi(APIView):
-    @extend_schema(responses={200: None}, tags=["openai"])
+    @extend_schema(
+        responses={200: None}, tags=["openai"], operation_id="v1_models_list"
+    )
     def get(self, request):
         return Response({"object": "list", "data": [_model(m) for m in model_ids()]})
 
