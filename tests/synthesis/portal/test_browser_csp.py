@@ -42,6 +42,14 @@ def watched(page) -> list[str]:
     return console
 
 
+def assert_policy(response) -> None:
+    policy = response.headers.get("content-security-policy", "")
+    assert (
+        "script-src 'self'" in policy
+        and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    ), policy
+
+
 def violations(page, console: list[str]) -> list[str]:
     return console + page.evaluate("JSON.parse(sessionStorage.getItem('csp') || '[]')")
 
@@ -50,7 +58,7 @@ def test_the_portal_works_under_the_csp(new_page, tmp_path):
     page = new_page()
     console = watched(page)
 
-    page.goto("/accounts/signup/")
+    assert_policy(page.goto("/accounts/signup/"))
     page.get_by_label("Username").fill("nadia")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
@@ -104,7 +112,7 @@ def test_the_admin_works_under_the_csp(new_page, django_user_model):
     page = new_page()
     console = watched(page)
 
-    page.goto("/admin/login/")
+    assert_policy(page.goto("/admin/login/"))
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -132,7 +140,7 @@ def test_the_admin_works_under_the_csp(new_page, django_user_model):
 def test_the_api_reference_works_under_the_csp(new_page):
     page = new_page()
     console = watched(page)
-    page.goto("/api/docs/")
+    assert_policy(page.goto("/api/docs/"))
     expect(page.locator(".swagger-ui .info .title")).to_be_visible()
     expect(page.get_by_text("/api/v1/syntheses").first).to_be_visible()
     assert violations(page, console) == []
