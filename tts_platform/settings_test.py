@@ -20,3 +20,9 @@ os.environ.setdefault(
 )
 
 from .settings import *  # noqa: E402,F403
+
+# Parallel test processes share one Redis database: each keeps its counters (login
+# failures, throttles, waits) under its own prefix.
+CACHES["default"]["KEY_PREFIX"] = "tts-test-" + os.environ.get(  # noqa: F405
+    "PYTEST_XDIST_WORKER", "main"
+)

@@ -28,7 +28,9 @@ def _redis():
 
 
 def _key(user_id) -> str:
-    return f"tts:waits:{user_id}"
+    from django.core.cache import cache
+
+    return cache.make_key(f"waits:{user_id}")
 
 
 @contextmanager

@@ -100,7 +100,7 @@ def test_a_user_holds_at_most_tts_max_api_keys(api, user, settings):
     assert_error(create(), 429, "too_many_api_keys")
     # A revoked key frees its place.
     newest = ApiKey.objects.filter(user=user).order_by("-created_at").first()
-    assert client_for(user).delete(f"/api/v1/auth/keys/{newest.pk}").status_code == 204
+    assert api.delete(f"/api/v1/auth/keys/{newest.pk}").status_code == 204
     assert create().status_code == 201
     client = Client()
     client.force_login(user)
