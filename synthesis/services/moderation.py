@@ -23,14 +23,8 @@ from django.utils import timezone
 from accounts.models import User
 from synthesis import cache, storage
 from synthesis.models import Artifact, AuditEntry, Block, Voice
-from synthesis.services import joins
-from synthesis.services.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-)
+from synthesis.services import errors, joins
+from synthesis.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 
 Target = Block.Target
 Status = Artifact.Status
@@ -200,12 +194,9 @@ def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
         raise InvalidInput(
             "cannot_block_self", "Moderators cannot block themselves.", param="id"
         )
-    if user.is_superuser and not (actor is not None and actor.is_superuser):
-        raise PermissionDenied(
-            "cannot_block_superuser",
-            "Only a superuser can block a superuser.",
-            param="id",
-        )
+    if user.is_superuser and not getattr(actor, "is_superuser", False):
+        message = "Only a superuser can block a superuser."
+        raise errors.PermissionDenied("cannot_block_superuser", message, param="id")
     User.objects.filter(pk=user.pk).update(is_active=False)
     return [], ""
 
