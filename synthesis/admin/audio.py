@@ -1,20 +1,23 @@
-"""Staff-only audio for the admin's players: artifact outputs and voice clips, with
-Range support (browsers seek in <audio> with byte ranges).
+"""Staff-only audio for the admin's players: artifact outputs and voice clips, served
+by the one audio path (synthesis/api/responses.py) with the same status, ETag and
+headers as the user-facing endpoints.
 
-Moderators must be able to hear what they judge, so a blocked artifact still plays
-here while its file exists; the user-facing endpoints never serve it."""
+The one difference, explicit in `allow_blocked=True`: moderators must hear what they
+judge, so blocked audio and blocked clips still play here while their files exist;
+the user-facing endpoints never serve them."""
 
 from __future__ import annotations
 
 import uuid
 
+from django.http import HttpResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
-from synthesis import storage
-from synthesis.api.responses import serve_audio
+from synthesis.api import responses
 from synthesis.models import Artifact, Voice
-from tts_platform.errors import error_response
+from synthesis.services.errors import ServiceError
+from tts_platform.errors import error_response, service_error_status
 
 
 def _moderators_only(permission: str):
@@ -41,35 +44,25 @@ def _moderators_only(permission: str):
     return decorate
 
 
-def _serve(request, name: str, etag: str, filename: str):
-    if not storage.exists(name):
-        return error_response("audio_missing", "There is no audio file.", 404)
-    return serve_audio(
-        request, name=name, content_type="audio/wav", etag=etag, filename=filename
-    )
+def _refusal(error: ServiceError) -> HttpResponse:
+    return error_response(error.code, error.message, service_error_status(error))
 
 
 @require_safe
 @_moderators_only("synthesis.view_artifact")
-def artifact_audio(request, artifact_id: int):
-    artifact = (
-        Artifact.objects.filter(pk=artifact_id)
-        .only("fingerprint", "audio_name")
-        .first()
-    )
+def artifact_audio(request, artifact_id: int) -> HttpResponse:
+    artifact = Artifact.objects.filter(pk=artifact_id).first()
     if artifact is None:
         return error_response("not_found", f"No artifact {artifact_id}.", 404)
-    return _serve(
-        request,
-        artifact.audio_name,
-        f'"{artifact.fingerprint}.wav"',
-        f"{artifact.fingerprint[:16]}.wav",
-    )
+    try:
+        return responses.artifact_audio(request, artifact, allow_blocked=True)
+    except ServiceError as error:
+        return _refusal(error)
 
 
 @require_safe
 @_moderators_only("synthesis.view_voice")
-def voice_audio(request, voice_id: str):
+def voice_audio(request, voice_id: str) -> HttpResponse:
     try:
         pk = uuid.UUID(voice_id)
     except ValueError:
@@ -77,12 +70,10 @@ def voice_audio(request, voice_id: str):
     voice = Voice.objects.filter(pk=pk).first() if pk else None
     if voice is None:
         return error_response("not_found", f"No voice {voice_id}.", 404)
-    return _serve(
-        request,
-        voice.audio_name,
-        f'"{voice.audio_sha256}.wav"',
-        f"voice-{str(voice.pk)[:8]}.wav",
-    )
+    try:
+        return responses.voice_clip_audio(request, voice, allow_blocked=True)
+    except ServiceError as error:
+        return _refusal(error)
 
 
 def artifact_audio_url(artifact_id: int) -> str:

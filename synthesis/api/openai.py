@@ -1,4 +1,4 @@
-"""The OpenAI-compatible endpoints (API.md "OpenAI-compatible"): `POST /v1/audio/speech`
+"""The OpenAI-compatible endpoints (docs/openai.md, docs/api.md "OpenAI-compatible"): `POST /v1/audio/speech`
 and `GET /v1/models`, so OpenAI's clients work by changing only the base URL.
 
 The same service as the native API answers: same fingerprint for the same input, same
@@ -8,7 +8,7 @@ cache, same history (channel "openai"), same `X-Cache`/`X-Fingerprint` headers.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -16,20 +16,16 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from synthesis import storage
 from synthesis.api import openai_streams, streams
-from synthesis.api.responses import serve_audio
+from synthesis.api.responses import artifact_audio
 from synthesis.api.syntheses import (
     MAX_RAW_TEXT_CHARS,
     SampleRateField,
     SeedField,
     SpeedField,
-    audio_filename,
 )
-from synthesis.audio import formats
 from synthesis.engines import Engine, engine_names
 from synthesis.models import Artifact, SynthesisRequest
-from synthesis.run_errors import public_message
 from synthesis.services import syntheses, waits
 from synthesis.services.errors import ServiceError
 from synthesis.services.voices import ResolvedVoice, voice_resolve
@@ -37,13 +33,8 @@ from tts_platform.errors import ApiError
 from tts_platform.fields import StrictCharField
 
 MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
-RESPONSE_FORMATS = {
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "opus": "audio/ogg",
-    "pcm": "audio/pcm",
-}
+# OpenAI's response formats, each one of the stored formats (audio/formats.py).
+RESPONSE_FORMATS = ("mp3", "wav", "flac", "opus", "pcm")
 OPENAI_VOICES = (
     "alloy",
     "ash",
@@ -193,39 +184,23 @@ class SpeechApi(APIView):
         return response
 
 
-def speech_audio(request, synthesis: SynthesisRequest, fmt: str) -> HttpResponse:
-    artifact = synthesis.artifact
-    if artifact.status == Artifact.Status.BLOCKED:
-        raise ApiError("blocked", "This audio was blocked by a moderator.")
-    if artifact.status == Artifact.Status.FAILED:
-        raise ApiError(
-            "synthesis_failed",
-            public_message(artifact.error_code),
-            status_code=500,
+def speech_audio(request, synthesis: SynthesisRequest, fmt: str) -> HttpResponseBase:
+    """The finished audio, or the refusal every audio path gives for that state
+    (docs/api.md "Audio responses"), with the headers that name the synthesis so a
+    client can fetch it later from the native API."""
+    try:
+        return artifact_audio(request, synthesis.artifact, fmt)
+    except ServiceError as error:
+        refusal = ApiError.from_service(error)
+        refusal.headers.update(
+            {
+                "X-Cache": synthesis.cache.upper(),
+                "X-Fingerprint": synthesis.artifact.fingerprint,
+                "X-Synthesis-Id": str(synthesis.pk),
+                "Location": f"/api/v1/syntheses/{synthesis.pk}",
+            }
         )
-    if artifact.status != Artifact.Status.SUCCEEDED:
-        raise ApiError(
-            "synthesis_timeout",
-            f"The synthesis is still {artifact.status}; fetch it later from "
-            f"/api/v1/syntheses/{synthesis.pk}.",
-            status_code=504,
-            headers={"Location": f"/api/v1/syntheses/{synthesis.pk}"},
-        )
-    if not storage.exists(artifact.audio_name):
-        raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
-    if fmt == "pcm":
-        with storage.open_file(artifact.audio_name) as handle:
-            body = formats.pcm_s16le(handle.read())
-        response = HttpResponse(body, content_type=RESPONSE_FORMATS["pcm"])
-        response["ETag"] = f'"{artifact.fingerprint}.pcm"'
-        return response
-    return serve_audio(
-        request,
-        name=formats.stored_name(artifact, fmt),
-        content_type=RESPONSE_FORMATS[fmt],
-        etag=f'"{artifact.fingerprint}.{fmt}"',
-        filename=audio_filename(synthesis, fmt),
-    )
+        raise refusal from None
 
 
 def _model(model_id: str) -> dict:

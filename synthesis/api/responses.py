@@ -1,14 +1,31 @@
-"""Serving stored audio with strong ETags and single byte ranges (RFC 9110), which
-browsers need to seek in <audio>. Django's FileResponse has no Range support."""
+"""The one way audio is served: synthesis audio (native API, OpenAI endpoint, portal,
+admin) and voice clips (voices API, portal, admin) all go through `artifact_audio` or
+`voice_clip_audio`, so every path answers the same state with the same status, ETag
+and headers (docs/api.md "Audio responses").
+
+- Status: blocked 410 `blocked`; purged 410 `audio_removed`; file lost 410
+  `audio_missing`; queued or running 409 `audio_not_ready`; failed 409
+  `synthesis_failed`. Raised as domain errors, mapped to HTTP by the caller's layer.
+- ETag `"<fingerprint>.<format>"` (voice clips `"<audio_sha256>.wav"`): strong, one per
+  representation; single byte ranges (RFC 9110), which browsers need to seek in
+  <audio> (Django's FileResponse has none); a readable file name; one caching rule.
+- The one difference: `allow_blocked=True` lets moderators hear blocked audio in the
+  admin (they judge it); no user-facing path passes it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import IO
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from synthesis import storage
+from synthesis.audio import formats
+from synthesis.models import Artifact, Voice
+from synthesis.run_errors import public_message
+from synthesis.services.errors import Conflict, Gone
 from tts_platform.errors import error_response
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -44,7 +61,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     return start, end
 
 
-def _iter_range(handle, start: int, length: int):
+def _iter_range(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
     try:
         handle.seek(start)
         remaining = length
@@ -59,7 +76,7 @@ def _iter_range(handle, start: int, length: int):
 
 
 def serve_audio(
-    request,
+    request: HttpRequest,
     *,
     name: str,
     content_type: str,
@@ -99,3 +116,71 @@ def serve_audio(
         as_attachment, filename
     )
     return response
+
+
+# --- What every audio path serves ----------------------------------------------------
+
+
+def readable_filename(text: str, tag: str, fmt: str) -> str:
+    """`<first words of the text>-<tag>.<fmt>`, e.g. `hello-world-3f2a9c1d.mp3`."""
+    stem = "-".join(re.findall(r"\w+", text)[:6]).lower()[:48] or "audio"
+    return f"{stem}-{tag}.{fmt}"
+
+
+def artifact_audio_check(artifact: Artifact, *, allow_blocked: bool = False) -> None:
+    """Raises the domain error that says why `artifact` has no audio to serve."""
+    status = artifact.status
+    if status == Artifact.Status.BLOCKED and not allow_blocked:
+        raise Gone("blocked", "This audio was blocked by a moderator.")
+    if status in Artifact.Status.IN_FLIGHT:
+        raise Conflict("audio_not_ready", f"The synthesis is {status}; no audio yet.")
+    if status == Artifact.Status.FAILED:
+        # The stored error message may hold internals: users get the code's message.
+        raise Conflict("synthesis_failed", public_message(artifact.error_code))
+    if status == Artifact.Status.PURGED or not artifact.audio_name:
+        raise Gone("audio_removed", "This audio was removed.")
+    if not storage.exists(artifact.audio_name):
+        raise Gone("audio_missing", "The audio file is gone.")
+
+
+def artifact_audio(
+    request: HttpRequest,
+    artifact: Artifact,
+    fmt: str = formats.MASTER,
+    *,
+    as_attachment: bool = False,
+    allow_blocked: bool = False,
+) -> HttpResponse:
+    """The audio of `artifact` in `fmt` (a key of formats.FORMATS); derived formats
+    are encoded on first request and stored beside the master."""
+    artifact_audio_check(artifact, allow_blocked=allow_blocked)
+    return serve_audio(
+        request,
+        name=formats.stored_name(artifact, fmt),
+        content_type=formats.FORMATS[fmt].content_type,
+        etag=f'"{artifact.fingerprint}.{fmt}"',
+        filename=readable_filename(artifact.text, artifact.fingerprint[:8], fmt),
+        as_attachment=as_attachment,
+    )
+
+
+def voice_clip_audio(
+    request: HttpRequest,
+    voice: Voice,
+    *,
+    as_attachment: bool = False,
+    allow_blocked: bool = False,
+) -> HttpResponse:
+    """The canonical reference clip of a prompt voice (always WAV)."""
+    if voice.blocked_at is not None and not allow_blocked:
+        raise Gone("blocked", "This voice was blocked by a moderator.")
+    if not voice.audio_name or not storage.exists(voice.audio_name):
+        raise Gone("audio_missing", "The clip file is gone.")
+    return serve_audio(
+        request,
+        name=voice.audio_name,
+        content_type=formats.FORMATS["wav"].content_type,
+        etag=f'"{voice.audio_sha256}.wav"',
+        filename=readable_filename(voice.name, voice.audio_sha256[:8], "wav"),
+        as_attachment=as_attachment,
+    )

@@ -6,11 +6,9 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
-from synthesis import selectors, storage
-from synthesis.api.responses import serve_audio
-from synthesis.api.syntheses import AUDIO_FORMATS, audio_filename
-from synthesis.audio import formats
-from synthesis.models import Artifact
+from synthesis import selectors
+from synthesis.api.responses import artifact_audio
+from synthesis.api.syntheses import AUDIO_FORMATS
 from tts_platform.errors import ApiError
 
 
@@ -31,22 +29,10 @@ class SynthesisSegmentAudioApi(APIView):
                 f"format must be one of {sorted(AUDIO_FORMATS)}.",
                 param="format",
             )
-        if artifact.status == Artifact.Status.BLOCKED:
-            raise ApiError("blocked", "This audio was blocked.", status_code=410)
-        if artifact.status != Artifact.Status.SUCCEEDED:
-            raise ApiError(
-                "audio_not_ready",
-                f"Segment {index} is {artifact.status}; no audio yet.",
-                status_code=409,
-            )
-        if not storage.exists(artifact.audio_name):
-            raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
-        stem = audio_filename(synthesis, fmt).rsplit(".", 1)[0]
-        return serve_audio(
+        # A segment is an artifact like any other: the same answers as every audio path.
+        return artifact_audio(
             request,
-            name=formats.stored_name(artifact, fmt),
-            content_type=AUDIO_FORMATS[fmt],
-            etag=f'"{artifact.fingerprint}.{fmt}"',
-            filename=f"{stem}-segment-{index}.{fmt}",
+            artifact,
+            fmt,
             as_attachment=request.query_params.get("download") == "1",
         )

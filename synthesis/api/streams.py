@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 
-from synthesis import storage
-from synthesis.audio import formats
 from synthesis.audio.stream import STREAM_FORMATS
 from synthesis.models import Artifact, SynthesisRequest
 from synthesis.services import streams
@@ -43,25 +41,10 @@ def streaming_response(synthesis: SynthesisRequest, fmt: str) -> HttpResponse:
     return response
 
 
-def pcm_response(artifact: Artifact) -> HttpResponse:
-    with storage.open_file(artifact.audio_name) as handle:
-        body = formats.pcm_s16le(handle.read())
-    response = HttpResponse(body, content_type=STREAM_FORMATS["pcm"])
-    response["ETag"] = f'"{artifact.fingerprint}.pcm"'
-    return response
-
-
 def stream_response(request, synthesis: SynthesisRequest) -> HttpResponse | None:
-    """The stream, the stored PCM, or None when the ordinary audio answer applies (a
-    finished synthesis in a stored format, or an error status)."""
+    """The stream while the synthesis is in flight, or None when the ordinary audio
+    answer applies (a finished synthesis, pcm included, or an error status)."""
     fmt = stream_format(request)
-    artifact = synthesis.artifact
-    if artifact.status in Status.IN_FLIGHT:
+    if synthesis.artifact.status in Status.IN_FLIGHT:
         return streaming_response(synthesis, fmt)
-    if fmt != "pcm":
-        return None
-    if artifact.status == Status.SUCCEEDED and storage.exists(artifact.audio_name):
-        return pcm_response(artifact)
-    if artifact.status == Status.BLOCKED:
-        raise ApiError("blocked", "This audio was blocked.", status_code=410)
-    raise ApiError("audio_missing", "There is no audio for this synthesis.", 410)
+    return None

@@ -1,8 +1,6 @@
-"""The synthesis HTTP API (API.md "Syntheses"): one APIView per operation."""
+"""The synthesis HTTP API (docs/api.md "Syntheses"): one APIView per operation."""
 
 from __future__ import annotations
-
-import re
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
@@ -12,9 +10,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from synthesis import selectors, storage
+from synthesis import selectors
 from synthesis.api import streams
-from synthesis.api.responses import serve_audio
+from synthesis.api.responses import artifact_audio
 from synthesis.api.uploads import UploadLimitMixin
 from synthesis.api.voices import SynthesisPromptFields, synthesis_prompt_voice
 from synthesis.audio import formats
@@ -352,16 +350,11 @@ class SynthesisDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def audio_filename(synthesis: SynthesisRequest, fmt: str) -> str:
-    words = re.findall(r"\w+", synthesis.text)[:6]
-    stem = "-".join(words).lower()[:48] or "speech"
-    return f"{stem}-{str(synthesis.pk)[:8]}.{fmt}"
-
-
 class SynthesisAudioApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=[*AUDIO_FORMATS, "pcm"]),
+            OpenApiParameter("format", str, enum=list(AUDIO_FORMATS)),
+            OpenApiParameter("download", str, enum=["1"]),
             OpenApiParameter(
                 "stream",
                 bool,
@@ -380,31 +373,17 @@ class SynthesisAudioApi(APIView):
             streamed = streams.stream_response(request, synthesis)
             if streamed is not None:
                 return streamed
-        fmt = request.query_params.get("format", "wav")
+        fmt = request.query_params.get("format", formats.MASTER)
         if fmt not in AUDIO_FORMATS:
             raise ApiError(
                 "unsupported_format",
                 f"format must be one of {sorted(AUDIO_FORMATS)}.",
                 param="format",
             )
-        artifact = synthesis.artifact
-        if artifact.status == Artifact.Status.BLOCKED:
-            raise ApiError("blocked", "This audio was blocked.", status_code=410)
-        if artifact.status != Artifact.Status.SUCCEEDED:
-            raise ApiError(
-                "audio_not_ready",
-                f"The synthesis is {artifact.status}; no audio yet.",
-                status_code=409,
-            )
-        if not storage.exists(artifact.audio_name):
-            raise ApiError("audio_missing", "The audio file is gone.", status_code=410)
-        return serve_audio(
+        return artifact_audio(
             request,
-            # Derived formats are encoded on first request and stored beside the master.
-            name=formats.stored_name(artifact, fmt),
-            content_type=AUDIO_FORMATS[fmt],
-            etag=f'"{artifact.fingerprint}.{fmt}"',
-            filename=audio_filename(synthesis, fmt),
+            synthesis.artifact,
+            fmt,
             as_attachment=request.query_params.get("download") == "1",
         )
 

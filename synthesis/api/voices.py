@@ -7,16 +7,13 @@ so with `cloning: false` and names that `selected_voice`."""
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from synthesis import selectors as voice_selectors
-from synthesis import storage
-from synthesis.api.responses import serve_audio
+from synthesis.api.responses import voice_clip_audio
 from synthesis.api.uploads import UploadLimitMixin
 from synthesis.engines import Engine
 from synthesis.engines.base import BuiltinVoice
@@ -147,11 +144,6 @@ class _VoiceChain:
         return rows
 
 
-def _audio_filename(voice: Voice) -> str:
-    stem = "-".join(re.findall(r"\w+", voice.name)[:6]).lower()[:48] or "voice"
-    return f"{stem}-{voice.audio_sha256[:8]}.wav"
-
-
 # --- Views ---------------------------------------------------------------------------
 
 
@@ -269,17 +261,8 @@ class VoiceAudioApi(APIView):
                 status_code=404,
             )
         voice = voice_selectors.voice_get(user=request.user, voice_id=voice_id)
-        if voice.blocked_at is not None:
-            raise ApiError("blocked", "This voice was blocked.", status_code=410)
-        if not storage.exists(voice.audio_name):
-            raise ApiError("audio_missing", "The clip file is gone.", status_code=410)
-        return serve_audio(
-            request,
-            name=voice.audio_name,
-            content_type="audio/wav",
-            etag=f'"{voice.audio_sha256}"',
-            filename=_audio_filename(voice),
-            as_attachment=request.query_params.get("download") == "1",
+        return voice_clip_audio(
+            request, voice, as_attachment=request.query_params.get("download") == "1"
         )
 
 

@@ -48,6 +48,8 @@ FORMATS: dict[str, Format] = {
         rates=(8000, 12000, 16000, 24000, 48000),
         fallback_rate=48000,
     ),
+    # Raw 16-bit little-endian mono samples at the synthesis rate (OpenAI's `pcm`).
+    "pcm": Format("pcm", "audio/pcm", "RAW", "PCM_16"),
 }
 DERIVED = tuple(name for name in FORMATS if name != MASTER)
 
@@ -89,13 +91,22 @@ def _release(name: str) -> None:
 
 
 def derived_names(fingerprint: str) -> list[str]:
+    """Where every derived format of a fingerprint is (or would be) stored: a format
+    added to FORMATS is removed with the others by a delete or a purge."""
     return [storage.artifact_audio_name(fingerprint, fmt) for fmt in DERIVED]
+
+
+def stored_names(fingerprint: str) -> list[str]:
+    """The master and every derived format of a fingerprint."""
+    return [storage.artifact_audio_name(fingerprint, fmt) for fmt in FORMATS]
 
 
 def encode(master_wav: bytes, fmt: str, *, serial: int = 1) -> bytes:
     """Encodes a master WAV into `fmt`; `serial` fixes the Ogg stream serial number,
     which libsndfile otherwise draws from the clock."""
     spec = FORMATS[fmt]
+    if spec.container == "RAW":
+        return pcm_s16le(master_wav)
     samples, rate = soundfile.read(io.BytesIO(master_wav), dtype="float32")
     if spec.rates and rate not in spec.rates:
         samples = pcm.resample(samples, rate, spec.fallback_rate)

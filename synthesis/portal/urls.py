@@ -25,6 +25,5 @@ urlpatterns = [
         name="synthesis-delete",
     ),
     path("voices/", views.voices, name="voices"),
-    path("voices/<str:voice_id>/audio/", views.voice_audio, name="voice-audio"),
     path("voices/<str:voice_id>/delete/", views.voice_delete, name="voice-delete"),
 ]

@@ -8,13 +8,11 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from synthesis import selectors, storage
-from synthesis.api.responses import serve_audio
+from synthesis import selectors
 from synthesis.api.uploads import (
     MAX_BODY_BYTES,
     content_length,
@@ -208,22 +206,6 @@ def _voices_page(request, form, status: int | None = None):
             "engine": syntheses.active_engine(),
         },
         status=status or (400 if form.errors else 200),
-    )
-
-
-@login_required
-@require_GET
-def voice_audio(request, voice_id):
-    voice = voice_get(user=request.user, voice_id=voice_id)
-    if not storage.exists(voice.audio_name):
-        raise Http404("The clip is gone.")
-    return serve_audio(
-        request,
-        name=voice.audio_name,
-        content_type="audio/wav",
-        etag=f'"{voice.audio_sha256}.wav"',
-        filename=f"voice-{str(voice.pk)[:8]}.wav",
-        as_attachment=request.GET.get("download") == "1",
     )
 
 

@@ -28,7 +28,6 @@ from synthesis.services.errors import Conflict, InvalidInput, NotFound, ServiceE
 
 Target = Block.Target
 Status = Artifact.Status
-# Formats derived from the master and stored beside it (API.md "audio").
 COMMAND_LINE_ACTOR = "(command line)"
 
 

@@ -82,11 +82,12 @@ def progress_steps(synthesis: SynthesisRequest) -> list[dict]:
 
 @register.simple_tag
 def audio_formats() -> list[str]:
-    """The formats the audio endpoint serves, WAV (the master) first: the portal offers
-    a download button for each one the API knows."""
-    from synthesis.api.syntheses import AUDIO_FORMATS
+    """The formats the audio endpoint serves as files, WAV (the master) first: the
+    portal offers a download button for each (raw PCM has no header to play)."""
+    from synthesis.audio.formats import FORMATS, MASTER
 
-    return sorted(AUDIO_FORMATS, key=lambda fmt: (fmt != "wav", fmt))
+    files = [name for name, spec in FORMATS.items() if spec.container != "RAW"]
+    return sorted(files, key=lambda fmt: (fmt != MASTER, fmt))
 
 
 @register.simple_tag

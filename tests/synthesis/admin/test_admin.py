@@ -274,7 +274,7 @@ def test_admin_audio_needs_the_moderation_permission_and_supports_ranges(
     assert_error(admin_client.get("/admin-audio/artifact/999999"), 404, "not_found")
     assert_error(admin_client.get("/admin-audio/voice/nope"), 404, "not_found")
     storage.delete(artifact.audio_name)
-    assert_error(admin_client.get(url), 404, "audio_missing")
+    assert_error(admin_client.get(url), 410, "audio_missing")
 
 
 ROWS = 200

@@ -94,7 +94,7 @@ def test_an_upload_makes_a_voice_with_its_canonical_clip(api):
     clip = api.get(f"/api/v1/voices/{body['id']}/audio")
     assert clip.status_code == 200
     assert clip["Content-Type"] == "audio/wav"
-    assert clip["ETag"] == f'"{body["audio_sha256"]}"'
+    assert clip["ETag"] == f'"{body["audio_sha256"]}.wav"'
     clip_bytes = b"".join(clip.streaming_content)
     assert clip_bytes == data  # a mono 16-bit WAV is already canonical
     samples, rate = decode(clip_bytes)

@@ -290,7 +290,7 @@ def test_another_user_never_sees_the_first_users_items(new_page, django_user_mod
     for path in (
         audio_src,
         status_url,
-        f"/voices/{voice.pk}/audio/",
+        f"/api/v1/voices/{voice.pk}/audio",
         f"/history/{audio_src.split('/')[4]}/delete/",
     ):
         assert ben.request.get(path).status == 404, path

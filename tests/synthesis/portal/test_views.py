@@ -350,7 +350,7 @@ def test_voice_upload_stores_a_canonical_mono_clip(portal, user):
     assert (info.channels, info.subtype) == (1, "PCM_16")
     page = portal.get("/voices/")
     assert b"Narrator" in page.content
-    clip = portal.get(f"/voices/{voice.pk}/audio/")
+    clip = portal.get(f"/api/v1/voices/{voice.pk}/audio")
     assert clip.status_code == 200
     assert clip["Content-Type"] == "audio/wav"
     # The voice can be picked on the Synthesize page.
@@ -389,7 +389,7 @@ def test_voices_are_private_and_deletable(portal, other_portal, user):
     )
     voice = Voice.objects.get(owner=user)
     assert b"Mine" not in other_portal.get("/voices/").content
-    assert other_portal.get(f"/voices/{voice.pk}/audio/").status_code == 404
+    assert other_portal.get(f"/api/v1/voices/{voice.pk}/audio").status_code == 404
     assert other_portal.post(f"/voices/{voice.pk}/delete/").status_code == 404
     assert b"Delete this voice?" in portal.get(f"/voices/{voice.pk}/delete/").content
     response = portal.post(f"/voices/{voice.pk}/delete/")
