@@ -50,7 +50,7 @@ def _cache():
 
 def _guarded(operation, *args, default=None):
     global _down_until
-    if time.monotonic() < _down_until:
+    if backing_off():
         return default
     try:
         return operation(*args)
@@ -58,6 +58,17 @@ def _guarded(operation, *args, default=None):
         _down_until = time.monotonic() + BACKOFF_SECONDS
         logger.warning("result cache unavailable, using the database: %s", error)
         return default
+
+
+def backing_off() -> bool:
+    """True while Redis is skipped after a failure."""
+    return time.monotonic() < _down_until
+
+
+def backoff_reset() -> None:
+    """Forgets a past failure: the next operation asks Redis again."""
+    global _down_until
+    _down_until = 0.0
 
 
 def pointer_get(fingerprint: str) -> Pointer | None:

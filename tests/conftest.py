@@ -40,7 +40,7 @@ def _empty_results_cache():
 
     from synthesis import cache
 
-    cache._down_until = 0.0
+    cache.backoff_reset()
     # Only the hot index: the default cache's counters (throttles, log-in failures)
     # of a test running in parallel share this database.
     redis = get_redis_connection("results")

@@ -220,7 +220,7 @@ def test_after_a_redis_failure_the_cache_is_skipped_for_a_while(
         "results": {**real, "LOCATION": "redis://127.0.0.1:9/0"},
     }
     assert result_cache.pointer_get("a" * 64) is None
-    assert result_cache._down_until > 0
+    assert result_cache.backing_off()
 
     settings.CACHES = {**settings.CACHES, "results": real}
     results_redis.set(
@@ -229,5 +229,6 @@ def test_after_a_redis_failure_the_cache_is_skipped_for_a_while(
         '"model_version": "m", "duration_s": 1.0, "finished_at": ""}',
     )
     assert result_cache.pointer_get("a" * 64) is None  # not asked while backing off
-    result_cache._down_until = 0.0
+    result_cache.backoff_reset()
+    assert not result_cache.backing_off()
     assert result_cache.pointer_get("a" * 64).artifact_id == 1
