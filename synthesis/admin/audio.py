@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
@@ -50,7 +51,7 @@ def _refusal(error: ServiceError) -> HttpResponse:
 
 @require_safe
 @_moderators_only("synthesis.view_artifact")
-def artifact_audio(request, artifact_id: int) -> HttpResponse:
+def artifact_audio(request, artifact_id: int) -> HttpResponseBase:
     artifact = Artifact.objects.filter(pk=artifact_id).first()
     if artifact is None:
         return error_response("not_found", f"No artifact {artifact_id}.", 404)
@@ -62,7 +63,7 @@ def artifact_audio(request, artifact_id: int) -> HttpResponse:
 
 @require_safe
 @_moderators_only("synthesis.view_voice")
-def voice_audio(request, voice_id: str) -> HttpResponse:
+def voice_audio(request, voice_id: str) -> HttpResponseBase:
     try:
         pk = uuid.UUID(voice_id)
     except ValueError:

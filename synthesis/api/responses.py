@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from synthesis import storage
@@ -36,7 +37,7 @@ def _etag_matches(header: str, etag: str) -> bool:
     return header.strip() == "*" or etag in [t.strip() for t in header.split(",")]
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def _parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """(first, last) inclusive; None to ignore the header (malformed or several ranges);
     False when unsatisfiable."""
     match = _RANGE.match(header.strip())
@@ -83,8 +84,9 @@ def serve_audio(
     etag: str,
     filename: str,
     as_attachment: bool = False,
-) -> HttpResponse:
+) -> HttpResponseBase:
     size = storage.size(name)
+    response: HttpResponseBase
     if _etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponse(status=304)
     else:
@@ -112,8 +114,9 @@ def serve_audio(
     response["ETag"] = etag
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=31536000, immutable"
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment, filename
+    # Never None here: there is always a file name.
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment, filename) or "inline"
     )
     return response
 
@@ -150,7 +153,7 @@ def artifact_audio(
     *,
     as_attachment: bool = False,
     allow_blocked: bool = False,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The audio of `artifact` in `fmt` (a key of formats.FORMATS); derived formats
     are encoded on first request and stored beside the master."""
     artifact_audio_check(artifact, allow_blocked=allow_blocked)
@@ -170,7 +173,7 @@ def voice_clip_audio(
     *,
     as_attachment: bool = False,
     allow_blocked: bool = False,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The canonical reference clip of a prompt voice (always WAV)."""
     if voice.blocked_at is not None and not allow_blocked:
         raise Gone("blocked", "This voice was blocked by a moderator.")

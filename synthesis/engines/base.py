@@ -108,6 +108,11 @@ class Engine:
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
+    def local_identity(self) -> tuple[str, dict[str, Any]]:
+        """(identity, manifest) computed from the files on this host; only engines that
+        set `registers_identity` have one (their workers register it at start)."""
+        raise NotImplementedError(f"{self.name} computes its identity anywhere")
+
     def warm_up(self) -> None:
         """Loads models ahead of the first request (called once per worker process)."""
 
