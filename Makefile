@@ -54,7 +54,7 @@ test: check browser
 # Everything but the tests that need the Celery worker or a browser: the inner loop.
 test-fast: check
 	mkdir -p var
-	$(TEST_ENV) $(BIN)/python -m pytest -n 2 -m "not worker and not browser and not gpu"
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not worker and not browser and not gpu"
 
 worker: install
 	$(BIN)/python -m celery -A tts_platform worker -Q cpu,default -l info

@@ -26,3 +26,7 @@ from .settings import *  # noqa: E402,F403
 CACHES["default"]["KEY_PREFIX"] = "tts-test-" + os.environ.get(  # noqa: F405
     "PYTEST_XDIST_WORKER", "main"
 )
+# pytest-xdist's processes inherit one MEDIA_ROOT: each gets its own folder, so one
+# process deleting a content-addressed file never removes another's.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    MEDIA_ROOT = os.path.join(str(MEDIA_ROOT), os.environ["PYTEST_XDIST_WORKER"])  # noqa: F405

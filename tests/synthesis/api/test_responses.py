@@ -52,11 +52,18 @@ def moderator(staff_user) -> Client:
 
 
 @pytest.fixture
-def artifact(user) -> Artifact:
-    return make_artifact(TEXT, user=user)
+def text(request) -> str:
+    """The same opening words in every test (the file name is made from them), a text
+    of its own per test (a fingerprint of its own)."""
+    return f"{TEXT} {request.node.name}"
 
 
 @pytest.fixture
+def artifact(user, text) -> Artifact:
+    return make_artifact(text, user=user)
+
+
+@pytest.fixture(autouse=True)
 def short_sync_timeout(settings):
     # No worker runs here: what the OpenAI endpoint queues stays in flight.
     settings.TTS_SYNC_TIMEOUT = 0.2
@@ -69,7 +76,7 @@ def synthesis_url(artifact: Artifact) -> str:
     return f"/api/v1/syntheses/{synthesis.pk}/audio"
 
 
-def speech(api, text: str = TEXT):
+def speech(api, text: str):
     body = {"model": "tts-1", "input": text, "voice": "espeak:en-us"}
     return api.post("/v1/audio/speech", {**body, "response_format": "wav"}, "json")
 
@@ -88,10 +95,10 @@ def shared(response) -> dict:
 
 
 def test_succeeded_audio_is_the_same_response_on_every_path(
-    artifact, api, portal, moderator
+    artifact, text, api, portal, moderator
 ):
     by_path = answers(artifact, api=api, portal=portal, moderator=moderator)
-    by_path["openai"] = speech(api)
+    by_path["openai"] = speech(api, text)
     assert by_path["openai"]["X-Cache"] == "HIT"
     native = shared(by_path["native"])
     assert native["ETag"] == f'"{artifact.fingerprint}.wav"'
@@ -127,7 +134,7 @@ def test_the_portal_plays_through_the_api(artifact, portal):
 
 
 def test_blocked_audio_is_410_everywhere_but_the_moderators_player(
-    artifact, api, portal, moderator, staff_user
+    artifact, text, api, portal, moderator, staff_user
 ):
     before = shared(moderator.get(f"/admin-audio/artifact/{artifact.pk}"))
     moderation.block_create(
@@ -135,7 +142,7 @@ def test_blocked_audio_is_410_everywhere_but_the_moderators_player(
     )
     by_path = answers(artifact, api=api, portal=portal, moderator=moderator)
     admin = by_path.pop("admin")
-    by_path["openai"] = speech(api)
+    by_path["openai"] = speech(api, text)
     for path, response in by_path.items():
         error = assert_error(response, 410, "blocked")
         assert error["type"] == "not_found_error", path
@@ -145,7 +152,7 @@ def test_blocked_audio_is_410_everywhere_but_the_moderators_player(
 
 
 def test_purged_audio_is_410_audio_removed_and_openai_makes_it_again(
-    artifact, api, portal, moderator, short_sync_timeout
+    artifact, text, api, portal, moderator
 ):
     Artifact.objects.filter(pk=artifact.pk).update(
         status=Artifact.Status.PURGED, audio_name=""
@@ -157,7 +164,7 @@ def test_purged_audio_is_410_audio_removed_and_openai_makes_it_again(
         assert assert_error(response, 410, "audio_removed"), path
     # POST /v1/audio/speech asks for the audio, not for stored bytes: the identical
     # request produces it again (here no worker runs, so it is still in flight).
-    again = speech(api)
+    again = speech(api, text)
     assert_error(again, 409, "audio_not_ready")
     assert again["X-Cache"] == "MISS"
 
@@ -170,14 +177,12 @@ def test_a_lost_file_is_410_audio_missing(artifact, api, portal, moderator):
         assert assert_error(response, 410, "audio_missing"), path
 
 
-def test_audio_in_flight_is_409_on_every_path(
-    api, portal, moderator, short_sync_timeout
-):
-    queued = api.post("/api/v1/syntheses", {"text": TEXT}, format="json")
+def test_audio_in_flight_is_409_on_every_path(api, portal, moderator, text):
+    queued = api.post("/api/v1/syntheses", {"text": text}, format="json")
     assert queued.status_code == 202
     artifact = Artifact.objects.get(fingerprint=queued.json()["fingerprint"])
     by_path = answers(artifact, api=api, portal=portal, moderator=moderator)
-    by_path["openai"] = speech(api)
+    by_path["openai"] = speech(api, text)
     for path, response in by_path.items():
         assert_error(response, 409, "audio_not_ready")
         assert response["Content-Type"] == "application/json", path

@@ -222,6 +222,7 @@ def test_espeak_speaks_a_prompt_voice_with_the_builtin_voice_its_pitch_selects(
     assert not np.array_equal(low_audio.samples, high_audio.samples)
 
 
+@pytest.mark.xdist_group("kokoro")  # shares the loaded model with test_kokoro.py
 def test_kokoro_selects_by_pitch_among_its_multilingual_voices(tmp_path):
     from synthesis.engines.base import VoiceInput
 

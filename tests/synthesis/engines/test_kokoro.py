@@ -12,6 +12,9 @@ from synthesis.engines.kokoro import chunks, seed_take
 ROOT = Path(__file__).resolve().parents[3]
 ALPHA = VoiceInput("builtin", "jf_alpha")
 HELLO = "Hello, this is a cache test."
+# Every Kokoro test runs in one xdist process, so the model loads once (make test-fast
+# distributes by group).
+pytestmark = pytest.mark.xdist_group("kokoro")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,9 @@ from synthesis.models import SynthesisRequest, Voice
 from synthesis.services import syntheses
 from tests.support.tones import voiced_tone_wav
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
+# Tests that need data committed (the worker reads it; files go on commit) say so.
+COMMITS = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -182,6 +184,7 @@ def test_someone_elses_key_cannot_be_revoked(portal, other_user):
 # --- Synthesize and history -----------------------------------------------------------
 
 
+@COMMITS
 @pytest.mark.usefixtures("celery_worker")
 def test_synthesize_with_htmx_returns_the_panel_then_the_status_settles(portal, user):
     response = portal.post(
@@ -273,6 +276,7 @@ def test_again_prefills_the_form_with_another_seed(portal, user):
     assert form.initial["seed"] != 42
 
 
+@COMMITS
 @pytest.mark.usefixtures("celery_worker")
 def test_history_search_filters_and_pagination(portal, user):
     for i in range(12):
@@ -382,6 +386,7 @@ def test_voice_upload_errors_name_the_problem(portal, changes, field, message):
     assert not Voice.objects.exists()
 
 
+@COMMITS
 def test_voices_are_private_and_deletable(portal, other_portal, user):
     portal.post(
         "/voices/",
