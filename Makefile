@@ -52,9 +52,10 @@ test: check browser
 	$(TEST_ENV) $(BIN)/python -m pytest
 
 # Everything but the tests that need the Celery worker or a browser: the inner loop.
+# By file, so each test module's model and fixtures load in one process only.
 test-fast: check
 	mkdir -p var
-	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not worker and not browser and not gpu"
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile -m "not worker and not browser and not gpu"
 
 worker: install
 	$(BIN)/python -m celery -A tts_platform worker -Q cpu,default -l info

@@ -47,7 +47,7 @@ class ApiKey(models.Model):
 class CharacterUsage(models.Model):
     """Characters charged to a user in one calendar month (UTC): the single source of
     truth for quota enforcement and for what /api/v1/me reports. Updated only under a
-    row lock (synthesis/quota.py), so concurrent requests cannot overspend."""
+    row lock (synthesis/services/quota.py), so concurrent requests cannot overspend."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage"

@@ -4,7 +4,7 @@ N requests over D distinct inputs with Zipf popularity (exponent 1.0), sent by C
 concurrent clients through POST /v1/audio/speech (the answer is the audio, so the
 measured time is time-to-audio). The engine is "espeak-sim": espeak's audio plus a
 wait of TTS_SIM_RTF x the audio duration, GLM-TTS's published real-time factor
-(0.75, A100 fp16; research/glmtts.md §4). This is a simulation of GPU cost, not a GPU.
+(0.75, A100 fp16; docs/glmtts.md §4). This is a simulation of GPU cost, not a GPU.
 
 Usage: .venv/bin/python bench/replay.py [--requests 10000 --distinct 1000]
 """

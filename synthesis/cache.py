@@ -1,4 +1,5 @@
-"""The hot index: fingerprint -> artifact pointer in Redis (alias "results").
+"""The hot index: fingerprint -> artifact pointer in Redis (alias "results"), under
+`<TTS_CACHE_KEY_PREFIX>:v1:<fingerprint>`.
 
 The only module that talks to that cache. Postgres is the source of truth; a pointer
 only makes a repeat fast, so every failure here reads as a miss. After a failure Redis
@@ -29,7 +30,7 @@ def raw_key(key: str, key_prefix: str, version: int) -> str:
 
 
 def pointer_key(fingerprint: str) -> str:
-    return f"tts:{KEY_VERSION}:{fingerprint}"
+    return f"{settings.TTS_CACHE_KEY_PREFIX}:{KEY_VERSION}:{fingerprint}"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The request fingerprint: what makes two syntheses the same audio.
 
 Pure functions, no Django import. The hash covers exactly what the engine receives
-(DESIGN.md "The fingerprint"). Changing anything here changes every fingerprint and so
+(docs/architecture.md "The fingerprint"). Changing anything here changes every fingerprint and so
 empties the cache: the golden vectors in tests/synthesis/test_fingerprint.py guard it.
 """
 

@@ -6,7 +6,7 @@ HINCRBYFLOAT and rendered by a custom collector on `GET /metrics`. Why not
 prometheus_client's multiprocess mode: it aggregates only the processes of one host
 that share PROMETHEUS_MULTIPROC_DIR, needs that directory wiped before every start and
 dead gunicorn/celery children marked by hand, while GPU workers run on other hosts
-(DESIGN.md "Scale-out"). A Redis hash is shared by all of them, and a crashed or
+(docs/architecture.md "Scale-out"). A Redis hash is shared by all of them, and a crashed or
 recycled process loses nothing it already counted.
 
 The services call the small functions below, one place each; a Redis failure only

@@ -228,7 +228,7 @@ class Block(models.Model):
         USER = "user"
 
     target = models.CharField(max_length=10, choices=Target.choices)
-    # The fingerprint, the voice's UUID or the username (API.md "Staff and operations").
+    # The fingerprint, the voice's UUID or the username (docs/api.md "Moderation").
     target_id = models.CharField(max_length=150)
     # For a voice: the audio_sha256 of its clip, which is what is blocked (every voice
     # row with that clip); kept here so the block can be lifted after the row is gone.

@@ -57,7 +57,7 @@ def synthesis_list(
 
 def user_quota(*, user) -> dict:
     """This month's characters, read from the row quota enforcement charges
-    (synthesis/quota.py). Cache hits are free unless TTS_QUOTA_CHARGE_HITS is set."""
+    (synthesis/services/quota.py). Cache hits are free unless TTS_QUOTA_CHARGE_HITS is set."""
     start = quota.period_start()
     return {
         "characters_limit": quota.character_limit(user),

@@ -1,5 +1,5 @@
 """Celery worker start-up: a worker that serves an engine's queue registers the engine
-build it will run (synthesis/engine_identity.py), so the web tier can fingerprint
+build it will run (synthesis/services/engine_identity.py), so the web tier can fingerprint
 requests for it before enqueueing."""
 
 from celery.signals import worker_init

@@ -34,8 +34,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _empty_results_cache():
-    """Every test starts with an empty hot index (pointers of earlier tests would name
-    artifacts that no longer exist)."""
+    """Every test starts without hot-index pointers (pointers of earlier tests would name
+    artifacts that no longer exist). Only this process's pointers go: the other xdist
+    process's keys (tts_platform/settings_test.py) and the default cache stay."""
     from django_redis import get_redis_connection
 
     from synthesis import cache

@@ -1,4 +1,4 @@
-"""One error shape on every endpoint (API.md "Conventions"):
+"""One error shape on every endpoint (docs/api.md "Conventions"):
 {"error": {"code", "message", "param", "type"}}."""
 
 from __future__ import annotations

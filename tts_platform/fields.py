@@ -1,5 +1,5 @@
 """Strict serializer fields: in JSON a number is not a string and a string is not a
-number (API.md "Conventions"). Form and multipart bodies carry only strings, so there
+number (docs/api.md "Conventions"). Form and multipart bodies carry only strings, so there
 the usual conversion applies."""
 
 from django.http import QueryDict

@@ -8,7 +8,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 def paginated_response(view, request, items, serializer_class) -> Response:
-    """One page of `items` (a queryset or any sliceable sequence) in API.md's list
+    """One page of `items` (a queryset or any sliceable sequence) in docs/api.md's list
     shape: {count, next, previous, results}."""
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(items, request, view=view)

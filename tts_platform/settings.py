@@ -198,7 +198,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "tts_platform.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # `?format=` names an audio format (API.md), not a DRF renderer.
+    # `?format=` names an audio format (docs/api.md), not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -222,6 +222,9 @@ TTS_MAX_SEGMENTS = env.int("TTS_MAX_SEGMENTS", default=500)
 # A stream ends (with what it has) after this long without a new segment.
 TTS_STREAM_IDLE_SECONDS = env.int("TTS_STREAM_IDLE_SECONDS", default=120)
 TTS_CACHE_TTL = env.int("TTS_CACHE_TTL", default=86400)
+# First part of every hot-index key (`<prefix>:v1:<fingerprint>`): installations that
+# share one Redis database keep apart by it.
+TTS_CACHE_KEY_PREFIX = env.str("TTS_CACHE_KEY_PREFIX", default="tts")
 TTS_SYNC_TIMEOUT = env.int("TTS_SYNC_TIMEOUT", default=120)
 # Requests of one user waiting for a run at once (`?wait`, /v1/audio/speech): each holds
 # a web thread. Off with RATELIMIT_ENABLE=false.
@@ -243,7 +246,7 @@ TTS_MAX_VOICE_BYTES = env.int("TTS_MAX_VOICE_BYTES", default=100 * 1024 * 1024)
 # Per user: API keys that are not revoked.
 TTS_MAX_API_KEYS = env.int("TTS_MAX_API_KEYS", default=20)
 # Soft and hard limits of one engine run; the broker's visibility timeout must exceed
-# the hard limit or a long run is delivered twice (research/reliability.md §2).
+# the hard limit or a long run is delivered twice (docs/architecture.md "The worker path").
 TTS_TASK_SOFT_TIME_LIMIT = env.int("TTS_TASK_SOFT_TIME_LIMIT", default=600)
 TTS_TASK_TIME_LIMIT = env.int("TTS_TASK_TIME_LIMIT", default=660)
 

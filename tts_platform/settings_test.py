@@ -22,11 +22,12 @@ os.environ.setdefault(
 from .settings import *  # noqa: E402,F403
 
 # Parallel test processes share one Redis database: each keeps its counters (login
-# failures, throttles, waits) under its own prefix.
-CACHES["default"]["KEY_PREFIX"] = "tts-test-" + os.environ.get(  # noqa: F405
-    "PYTEST_XDIST_WORKER", "main"
-)
-# pytest-xdist's processes inherit one MEDIA_ROOT: each gets its own folder, so one
-# process deleting a content-addressed file never removes another's.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    MEDIA_ROOT = os.path.join(str(MEDIA_ROOT), os.environ["PYTEST_XDIST_WORKER"])  # noqa: F405
+# failures, throttles, waits) and its hot-index pointers under its own prefix, and
+# (pytest-xdist's processes inherit one MEDIA_ROOT) its files in its own folder, so one
+# process deleting a content-addressed file or clearing its pointers never touches
+# another's.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+CACHES["default"]["KEY_PREFIX"] = f"tts-test-{XDIST_WORKER or 'main'}"  # noqa: F405
+if XDIST_WORKER:
+    MEDIA_ROOT = os.path.join(str(MEDIA_ROOT), XDIST_WORKER)  # noqa: F405
+    TTS_CACHE_KEY_PREFIX = f"tts-{XDIST_WORKER}"

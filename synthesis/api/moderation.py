@@ -1,5 +1,5 @@
-"""The staff moderation endpoints of API.md "Staff and operations". They call the same
-services as the admin actions (synthesis/moderation.py)."""
+"""The staff moderation endpoints of docs/api.md "Moderation". They call the same
+services as the admin actions (synthesis/services/moderation.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The voice library of API.md "Voices": one APIView per operation, plus the ad-hoc
+"""The voice library of docs/api.md "Voices": one APIView per operation, plus the ad-hoc
 prompt voice of a multipart synthesis.
 
 A prompt voice on an engine that cannot clone (espeak, kokoro) is spoken with the

@@ -1,7 +1,7 @@
 """Derived audio formats: encoded from the stored master WAV on first request, stored
 beside it under a content-addressed name, then served like the master.
 
-The output format is not part of the fingerprint (DESIGN.md): one engine run, any
+The output format is not part of the fingerprint (docs/architecture.md "The fingerprint"): one engine run, any
 number of encodings. Encodings are deterministic, so a concurrent second encoder writes
 the same bytes and a repeat download is byte-identical whichever copy won the rename.
 """

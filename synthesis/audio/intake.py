@@ -4,7 +4,7 @@ Every user of zero-shot cloning uploads audio, so this module must turn any sequ
 bytes into either a canonical clip or an `AudioInvalid` naming the problem; it never
 raises anything else, and never allocates memory from a size a header claims.
 
-The canonical form is what the fingerprint hashes (DESIGN.md "The fingerprint"): mono
+The canonical form is what the fingerprint hashes (docs/architecture.md "The fingerprint"): mono
 (the mean of the channels), 16-bit PCM at the clip's own rate, in a 44-byte WAV header
 written here, so the bytes depend on the samples only: the same samples uploaded as
 WAV, FLAC or a WAV with extra metadata chunks give the same file and the same SHA-256.

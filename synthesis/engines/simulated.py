@@ -2,7 +2,7 @@
 
 It speaks with espeak (so the audio is real and deterministic) and then holds the
 worker for `TTS_SIM_RTF` x the audio's duration, the time GLM-TTS would have spent on
-a GPU (research/glmtts.md §4: RTF 0.75 on an A100 in fp16). Registered only when
+a GPU (docs/glmtts.md §4: RTF 0.75 on an A100 in fp16). Registered only when
 TTS_SIM_RTF is set, so no production fingerprint can name it.
 """
 

@@ -1,7 +1,7 @@
 """Moderation services, shared by the Django admin and the staff API: block and unblock
 artifacts, voices and users, purge cached audio, and write every action to the audit log.
 
-What a block does (DESIGN.md "Moderation"):
+What a block does (docs/moderation.md):
 - artifact: status `blocked`, a tombstone. Its Redis pointer is purged, its audio is
   never served again, and an identical request is answered by the tombstone instead of
   synthesizing it again. The file is kept so that lifting the block can restore it.

@@ -1,20 +1,18 @@
 """GLM-TTS (zai-org/GLM-TTS, pinned at c5dc7ae) on a GPU worker: zero-shot voice cloning
-from a prompt clip and its exact transcript. research/glmtts.md is the reference.
+from a prompt clip and its exact transcript. docs/glmtts.md has the facts it relies on.
 
-The upstream code is not a package: it runs from its checkout, reads `ckpt/…`,
-`configs/…` and `frontend/…` relative to the working directory (the Chinese text
-normaliser does so on every call), and imports torch and transformers at the top of its
-modules. So this adapter
-- imports the checkout only when a worker first synthesises (glmtts_runtime.py), never
-  at web import time, and makes its tensors with the torch that upstream imported;
+Upstream is not a package: it runs from its checkout, reads `ckpt/…`, `configs/…` and
+`frontend/…` relative to the working directory (the Chinese text normaliser on every
+call), and imports torch and transformers at module top. So this adapter
+- imports the checkout only when a worker first synthesises (runtime.py), never at web
+  import time, and makes its tensors with the torch that upstream imported;
 - runs every upstream call from a private run directory whose `ckpt`, `configs` and
   `frontend` entries point at the configured checkpoint and checkout, under a process
   lock (the working directory is process-wide; the lock is also the one-synthesis-at-a-
   time-per-GPU rule, with one worker process per GPU);
-- rebuilds upstream's mutable history dict for every request, from prepared voice
-  features cached per voice (glmtts_features.py);
-- names its build by a manifest hash (glmtts_manifest.py) that GPU workers register at
-  start and web processes read back (synthesis/engine_identity.py).
+- rebuilds upstream's mutable history per request from cached features (features.py);
+- names its build by a manifest hash (manifest.py) that GPU workers register at start
+  and web processes read back (synthesis/services/engine_identity.py).
 """
 
 from __future__ import annotations
@@ -55,7 +53,7 @@ VOCODERS = {24000: "hift", 32000: "vocos2d"}
 CHECKPOINT_PARTS = ("llm", "flow", "speech_tokenizer", "vq32k-phoneme-tokenizer")
 
 # Upstream constants that shape the audio and that no upstream call exposes
-# (research/glmtts.md §1.3, §7.2): RAS sampling, token/text ratios, text splitting, the
+# (docs/glmtts.md §1, §5): RAS sampling, token/text ratios, text splitting, the
 # history cap, the flow solver. Named here so the fingerprint says what produced a take.
 ENGINE_PARAMS = {
     "top_k": 25,
@@ -136,7 +134,7 @@ class GlmTtsEngine(Engine):
         return []
 
     def params(self) -> dict[str, Any]:
-        """The engine-level fields of research/glmtts.md §7.2, as the GPU workers run
+        """The engine-level fields of docs/glmtts.md §5, as the GPU workers run
         them: a worker's own, or on the web tier those the latest registered worker
         declared (so GLMTTS_SAMPLE_RATE and GLMTTS_USE_PHONEME need setting on the
         workers only). The request-level fields (text, prompt audio hash and transcript,
@@ -151,7 +149,7 @@ class GlmTtsEngine(Engine):
         return copy.deepcopy(registered[1])
 
     def local_params(self) -> dict[str, Any]:
-        """The §7.2 fields from this host's settings."""
+        """The docs/glmtts.md §5 fields from this host's settings."""
         return {
             "sample_rate": self.sample_rate,
             "use_phoneme": self.use_phoneme,

@@ -2,7 +2,7 @@
 
 Preparing a prompt voice runs the Whisper-VQ speech tokenizer, the prompt mel and the
 CAMPPlus speaker encoder on the clip, and normalises its transcript
-(research/glmtts.md §3). That depends only on the engine build, the clip, the transcript
+(docs/glmtts.md §3). That depends only on the engine build, the clip, the transcript
 and the vocoder rate, so it is done once per (identity, audio_sha256, prompt_text,
 sample_rate): kept in each worker's memory (LRU) and in storage as a small .npz, which
 other workers and restarts read instead of preparing again.

@@ -1,4 +1,4 @@
-"""The identity of a GLM-TTS build (research/glmtts.md §2, §7.1).
+"""The identity of a GLM-TTS build (docs/glmtts.md §2).
 
 GLM-TTS carries no version string. What decides its output is the checkpoint files, the
 upstream code (text normalisation and splitting are Python), its configs, the LLM dtype,
@@ -19,7 +19,7 @@ from importlib import metadata, util
 from pathlib import Path
 
 MANIFEST_VERSION = 1
-# Distributions whose versions change the audio (research/glmtts.md §2): the numeric
+# Distributions whose versions change the audio (docs/glmtts.md §2): the numeric
 # stack at bit level, the text front end (normalisation, G2P, English chunking) exactly.
 DISTRIBUTIONS = (
     "torch",

@@ -1,7 +1,7 @@
 """manage.py purge --fingerprint X | --voice ID | --user NAME [--dry-run]
 
 Deletes the Redis entries of the artifacts concerned and the files of those no history
-row refers to (synthesis/moderation.py `purge`). The run is written to the audit log."""
+row refers to (synthesis/services/moderation.py `purge`). The run is written to the audit log."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat

@@ -1,4 +1,4 @@
-"""The staff moderation endpoints (API.md "Staff and operations"), end to end: block ->
+"""The staff moderation endpoints (docs/api.md "Moderation"), end to end: block ->
 purge -> tombstone -> no re-synthesis -> unblock restores, for artifacts, voices and
 users, with every action in the audit log."""
 

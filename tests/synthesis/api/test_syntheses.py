@@ -1,4 +1,4 @@
-"""The syntheses endpoints of API.md, end to end: real Postgres, Redis, Celery worker
+"""The syntheses endpoints of docs/api.md, end to end: real Postgres, Redis, Celery worker
 and espeak engine."""
 
 import pytest

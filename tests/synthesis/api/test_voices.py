@@ -1,4 +1,4 @@
-"""The voices endpoints of API.md end to end: uploads through the real multipart stack,
+"""The voices endpoints of docs/api.md end to end: uploads through the real multipart stack,
 real PostgreSQL, and (for syntheses) the real Celery worker and espeak engine."""
 
 import threading

@@ -5,16 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthesis.audio.intake import canonicalize
 from synthesis.engines import EngineError, get_engine
 from synthesis.engines.base import Audio, VoiceInput
 from synthesis.engines.kokoro import chunks, seed_take
+from tests.support.audio_files import voice_like, wav
 
 ROOT = Path(__file__).resolve().parents[3]
 ALPHA = VoiceInput("builtin", "jf_alpha")
 HELLO = "Hello, this is a cache test."
-# Every Kokoro test runs in one xdist process, so the model loads once (make test-fast
-# distributes by group).
-pytestmark = pytest.mark.xdist_group("kokoro")
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +108,24 @@ def test_voices_and_identity_do_not_load_the_runtime():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_prompt_voice_selects_by_pitch_among_the_multilingual_voices(
+    engine, tmp_path
+):
+    clips = {}
+    for f0 in (100, 290):
+        path = tmp_path / f"{f0}.wav"
+        path.write_bytes(canonicalize(wav(voice_like(f0))).wav)
+        clips[f0] = VoiceInput(kind="prompt", audio_path=str(path), prompt_text="x")
+    low = engine.synthesize(text="Hello there.", voice=clips[100], seed=42)
+    high = engine.synthesize(text="你好。", voice=clips[290], seed=42)
+    assert low.info["selected_voice"] == "jm_kumo"
+    assert high.info["selected_voice"] == "jf_alpha"
+    builtin = engine.synthesize(
+        text="Hello there.", voice=VoiceInput("builtin", "jm_kumo"), seed=42
+    )
+    assert np.array_equal(low.samples, builtin.samples)
 
 
 def test_voices_are_described(engine):

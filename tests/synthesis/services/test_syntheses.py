@@ -1,4 +1,4 @@
-"""Exactly one engine run per fingerprint, whatever arrives at once (DESIGN.md "The
+"""Exactly one engine run per fingerprint, whatever arrives at once (docs/architecture.md "The
 request path"): real HTTP server, Postgres, Redis and Celery worker."""
 
 from concurrent.futures import ThreadPoolExecutor
