@@ -128,6 +128,22 @@ def staff_user(django_user_model):
 
 
 @pytest.fixture
+def portal(client, user):
+    """The portal's browser session of `user` (Django's test client, logged in)."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_portal(other_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(other_user)
+    return client
+
+
+@pytest.fixture
 def api(user) -> APIClient:
     return client_for(user)
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
+import sys
+
+import numpy as np
+import soundfile
 
 from synthesis import storage
 from synthesis.engines.base import VoiceInput
@@ -36,3 +41,17 @@ def real_model_missing() -> list[str]:
             missing.append("a CUDA device")
     missing += GlmTtsEngine().missing()
     return missing
+
+
+def upstream(name: str):
+    """A module of the loaded stand-in tree (the adapter imported it)."""
+    return sys.modules[name]
+
+
+def clip_bytes(pitch: float, seconds: float = 2.0, rate: int = 16000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = 0.2 + 0.3 * np.abs(np.sin(2 * np.pi * 1.5 * t))
+    samples = (envelope * np.sin(2 * np.pi * pitch * t)).astype(np.float32)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()

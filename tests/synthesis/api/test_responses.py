@@ -31,13 +31,6 @@ SHARED_HEADERS = (
 
 
 @pytest.fixture
-def portal(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def moderator(staff_user) -> Client:
     """A moderator in the admin: staff with the view permissions the players need."""
     staff_user.user_permissions.add(

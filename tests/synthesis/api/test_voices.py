@@ -1,19 +1,13 @@
 """The voices endpoints of docs/api.md end to end: uploads through the real multipart stack,
 real PostgreSQL, and (for syntheses) the real Celery worker and espeak engine."""
 
-import threading
-import tracemalloc
-
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from synthesis import storage
-from synthesis.audio.intake import MAX_UPLOAD_BYTES
-from synthesis.models import Artifact, SynthesisRequest, Voice
-from synthesis.services import voices as voice_services
-from tests.support.api import assert_error, audio_bytes, decode
+from synthesis.models import Voice
+from tests.support.api import assert_error, decode
 from tests.support.audio_files import (
     RATE,
     encode,
@@ -22,6 +16,7 @@ from tests.support.audio_files import (
     voice_like,
     wav,
 )
+from tests.support.voices import PROMPT, upload
 
 VOICE_FIELDS = {
     "id",
@@ -42,28 +37,7 @@ ESPEAK_VOICES = {
     "espeak:cmn",
     "espeak:cmn+f3",
 }
-PROMPT = "The quick brown fox jumps over the lazy dog."
-
 db = pytest.mark.django_db
-
-
-def upload(client, data: bytes | None = None, name="take.wav", **fields):
-    body = {"name": "Narrator", "prompt_text": PROMPT, "consent": "true", **fields}
-    if data is not None:
-        body["audio"] = SimpleUploadedFile(name, data)
-    return client.post("/api/v1/voices", body, format="multipart")
-
-
-def synthesize_with_clip(
-    client, data: bytes, text="Reference test.", name="clip.wav", **fields
-):
-    body = {
-        "text": text,
-        "prompt_audio": SimpleUploadedFile(name, data),
-        "prompt_text": PROMPT,
-        **fields,
-    }
-    return client.post("/api/v1/syntheses?wait=30", body, format="multipart")
 
 
 # --- Upload -------------------------------------------------------------------------------
@@ -228,99 +202,6 @@ def test_upload_without_credentials_is_401(client):
     assert_error(response, 401)
 
 
-# --- Oversized bodies are refused while streaming ---------------------------------------
-
-
-class CountingBody:
-    """A multipart body produced on demand: a file part of `file_bytes` bytes that are
-    never held in memory here either. Counts what the server reads."""
-
-    BOUNDARY = "voiceboundary"
-
-    def __init__(self, file_bytes: int) -> None:
-        b = self.BOUNDARY
-        fields = "".join(
-            f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-            for k, v in {"prompt_text": PROMPT, "consent": "true"}.items()
-        )
-        self.head = (
-            fields + f'--{b}\r\nContent-Disposition: form-data; name="audio"; '
-            'filename="huge.wav"\r\nContent-Type: audio/wav\r\n\r\n'
-        ).encode()
-        self.tail = f"\r\n--{b}--\r\n".encode()
-        self.file_bytes = file_bytes
-        self.length = len(self.head) + file_bytes + len(self.tail)
-        self.position = 0
-
-    def _byte_at(self, start: int, size: int) -> bytes:
-        out = bytearray()
-        end = min(self.length, start + size)
-        head_end = len(self.head)
-        file_end = head_end + self.file_bytes
-        while start < end:
-            if start < head_end:
-                piece = self.head[start : min(end, head_end)]
-            elif start < file_end:
-                piece = b"\x11" * (min(end, file_end) - start)
-            else:
-                piece = self.tail[start - file_end : end - file_end]
-            out += piece
-            start += len(piece)
-        return bytes(out)
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.length - self.position
-        data = self._byte_at(self.position, size)
-        self.position += len(data)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        return self.read(size if size and size > 0 else 1024)
-
-    def post(self, client, path="/api/v1/voices"):
-        return client.generic(
-            "POST",
-            path,
-            content_type=f"multipart/form-data; boundary={self.BOUNDARY}",
-            **{"wsgi.input": self, "CONTENT_LENGTH": str(self.length)},
-        )
-
-
-@db
-@pytest.mark.parametrize("path", ["/api/v1/voices", "/api/v1/syntheses"])
-def test_a_60_mb_upload_is_refused_before_its_body_is_read(api, path):
-    body = CountingBody(60 * 1024 * 1024)
-    tracemalloc.start()
-    try:
-        response = body.post(api, path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert_error(response, 413, "audio_too_large")
-    assert body.position == 0
-    assert peak < 5 * 1024 * 1024
-    assert not Voice.objects.exists()
-    assert not SynthesisRequest.objects.exists()
-
-
-@db
-def test_a_file_over_20_mb_within_the_body_allowance_is_cut_off_while_streaming(api):
-    body = CountingBody(MAX_UPLOAD_BYTES + 200 * 1024)
-    tracemalloc.start()
-    try:
-        response = body.post(api)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    error = assert_error(response, 413, "audio_too_large")
-    assert error["param"] == "audio"
-    # Reading stopped shortly after the limit, and never held the file in memory
-    # (Django spools files over 2.5 MB to disk).
-    assert MAX_UPLOAD_BYTES < body.position < MAX_UPLOAD_BYTES + 150 * 1024
-    assert peak < 8 * 1024 * 1024
-
-
 # --- List, detail, audio, delete ---------------------------------------------------------
 
 
@@ -407,154 +288,3 @@ def test_the_schema_documents_the_voice_endpoints(api):
         assert path in schema
     assert "prompt_audio" in schema
     assert "selected_voice" in schema
-
-
-# --- Syntheses with prompt voices (real worker, espeak) ---------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("celery_worker")
-def test_a_synthesis_with_a_saved_prompt_voice_repeats_as_a_hit(api):
-    voice = upload(api, wav(voice_like(120))).json()
-    body = {"text": "Spoken with a prompt voice.", "voice": voice["id"]}
-    first = api.post("/api/v1/syntheses?wait=30", body, format="json")
-    assert first.status_code == 200, first.content
-    assert first["X-Cache"] == "MISS"
-    assert first.json()["voice"] == voice["id"]
-    second = api.post("/api/v1/syntheses?wait=30", body, format="json")
-    assert second["X-Cache"] == "HIT"
-    assert second["X-Fingerprint"] == first["X-Fingerprint"]
-    artifact = Artifact.objects.get(fingerprint=first["X-Fingerprint"])
-    assert artifact.inputs["voice"] == {
-        "kind": "prompt",
-        "audio_sha256": voice["audio_sha256"],
-        "prompt_text": PROMPT,
-    }
-    assert artifact.attempts == 1
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("celery_worker")
-def test_an_ad_hoc_clip_is_an_unlisted_voice_reused_and_a_hit_on_repeat(api):
-    clip = wav(voice_like(120))
-    first = synthesize_with_clip(api, clip)
-    assert first.status_code == 200, first.content
-    assert first["X-Cache"] == "MISS"
-    assert first.json()["status"] == "succeeded"
-    voice = Voice.objects.get()
-    assert voice.listed is False
-    assert first.json()["voice"] == str(voice.pk)
-    # The same clip in another container, the same transcript: the same voice.
-    again = synthesize_with_clip(
-        api, encode(voice_like(120), "FLAC", subtype="PCM_16"), name="clip.flac"
-    )
-    assert again["X-Cache"] == "HIT"
-    assert again["X-Fingerprint"] == first["X-Fingerprint"]
-    assert Voice.objects.count() == 1
-    assert audio_bytes(api, again.json()) == audio_bytes(api, first.json())
-    # Unlisted: not in the library, but its own history can look it up.
-    assert api.get("/api/v1/voices?kind=prompt").json()["count"] == 0
-    assert api.get(f"/api/v1/voices/{voice.pk}").json()["listed"] is False
-    # Another transcript is another voice (and another fingerprint).
-    other = synthesize_with_clip(api, clip, prompt_text="Another transcript.")
-    assert other["X-Cache"] == "MISS"
-    assert Voice.objects.count() == 2
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("celery_worker")
-def test_low_and_high_clips_select_different_builtin_voices(api):
-    text = "Which voice is this?"
-    low = synthesize_with_clip(api, wav(voice_like(100)), text=text)
-    high = synthesize_with_clip(api, wav(voice_like(215)), text=text)
-    assert low.status_code == high.status_code == 200
-    assert low["X-Fingerprint"] != high["X-Fingerprint"]
-    low_voice = api.get(f"/api/v1/voices/{low.json()['voice']}").json()
-    high_voice = api.get(f"/api/v1/voices/{high.json()['voice']}").json()
-    assert low_voice["selected_voice"] == "espeak:en-us+m3"
-    assert high_voice["selected_voice"] == "espeak:en-us+f3"
-    # What the engine spoke is exactly the selected builtin voice.
-    for prompt, voice in ((low, low_voice), (high, high_voice)):
-        builtin = api.post(
-            "/api/v1/syntheses?wait=30",
-            {"text": text, "voice": voice["selected_voice"]},
-            format="json",
-        )
-        assert builtin["X-Cache"] == "MISS"
-        assert audio_bytes(api, builtin.json()) == audio_bytes(api, prompt.json())
-    assert audio_bytes(api, low.json()) != audio_bytes(api, high.json())
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("celery_worker")
-def test_deleting_a_voice_keeps_its_history_playable(api):
-    voice = upload(api, wav(voice_like(140))).json()
-    synthesis = api.post(
-        "/api/v1/syntheses?wait=30",
-        {"text": "History outlives voices.", "voice": voice["id"]},
-        format="json",
-    ).json()
-    assert synthesis["status"] == "succeeded"
-    before = audio_bytes(api, synthesis)
-    assert api.delete(f"/api/v1/voices/{voice['id']}").status_code == 204
-    assert not Voice.objects.exists()
-    assert not storage.exists(storage.voice_clip_name(voice["audio_sha256"]))
-    row = SynthesisRequest.objects.get(pk=synthesis["id"])
-    assert row.voice is None and row.voice_ref == voice["id"]
-    detail = api.get(f"/api/v1/syntheses/{synthesis['id']}")
-    assert detail.status_code == 200
-    assert detail.json()["voice"] == voice["id"]
-    assert audio_bytes(api, synthesis) == before
-    assert_error(api.get(f"/api/v1/voices/{voice['id']}"), 404)
-
-
-@db
-def test_ad_hoc_clip_errors_use_the_synthesis_field_names(api):
-    bad = synthesize_with_clip(api, b"not audio at all")
-    assert_error(bad, 400, "audio_unreadable", param="prompt_audio")
-    missing_text = api.post(
-        "/api/v1/syntheses",
-        {"text": "Hi.", "prompt_audio": SimpleUploadedFile("a.wav", wav())},
-        format="multipart",
-    )
-    assert_error(missing_text, 400, "prompt_text_required", param="prompt_text")
-    no_file = api.post(
-        "/api/v1/syntheses", {"text": "Hi.", "prompt_text": PROMPT}, format="json"
-    )
-    assert_error(no_file, 400, "audio_required", param="prompt_audio")
-    both = synthesize_with_clip(api, wav(), voice="espeak:en-us")
-    assert_error(both, 400, "voice_conflict", param="voice")
-    unspeakable = synthesize_with_clip(api, wav(), text="   ")
-    assert_error(unspeakable, 400, "text_empty")
-    assert not Voice.objects.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_identical_ad_hoc_clips_sent_at_once_make_one_voice(user):
-    data = wav(voice_like(150))
-    barrier = threading.Barrier(4)
-    voices, errors = [], []
-
-    def send():
-        try:
-            barrier.wait()
-            voices.append(
-                voice_services.voice_adhoc_get_or_create(
-                    user=user,
-                    upload=SimpleUploadedFile("clip.wav", data),
-                    prompt_text=PROMPT,
-                ).pk
-            )
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    assert len(voices) == 4 and len(set(voices)) == 1
-    assert Voice.objects.filter(owner=user, listed=False).count() == 1
