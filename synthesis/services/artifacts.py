@@ -97,7 +97,8 @@ def artifact_insert(
         created_at=timezone.now(),
     )
     fields = [f for f in Artifact._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # Concrete fields are the ones with a column (the stubs type it optional).
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields if f.column)
     placeholders = ", ".join(["%s"] * len(fields))
     values = [
         f.get_db_prep_save(getattr(artifact, f.attname), connection) for f in fields
@@ -109,8 +110,8 @@ def artifact_insert(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
+        inserted = cursor.fetchone()
+    if inserted is None:
         return None
-    artifact.pk = row[0]
+    artifact.pk = inserted[0]
     return artifact

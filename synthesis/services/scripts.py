@@ -13,6 +13,7 @@ read. The join runs on a worker once the last segment is stored (services/joins.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -195,8 +196,11 @@ def script_create(
         queue = engine.queue
         for artifact_id, index in misses:
             transaction.on_commit(
-                lambda a=artifact_id, i=index: runs.artifact_enqueue(
-                    a, queue, priority=segment_priority(i)
+                partial(
+                    runs.artifact_enqueue,
+                    artifact_id,
+                    queue,
+                    priority=segment_priority(index),
                 )
             )
         if joined_miss:

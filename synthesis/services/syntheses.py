@@ -184,7 +184,7 @@ def _segment_create(segment, record: dict, engine: Engine, started: float):
     fingerprint, inputs = segment.fingerprint, segment.inputs
     pointer = cache.pointer_get(fingerprint)
     request = _answer_from_pointer(pointer, fingerprint, record, started)
-    if request is not None:
+    if request is not None and pointer is not None:
         metrics.request_answered(
             cache=Outcome.HIT,
             channel=record["channel"],
