@@ -3,7 +3,6 @@ Redis and worker: search, filters, provenance, players, the block / unblock / pu
 actions, the read-only audit log, and list pages with a bounded number of queries."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -237,44 +236,6 @@ def test_the_monthly_limit_is_editable_and_usage_listed(admin_client, user):
     assert "1234" in listing
     page = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
     assert 'name="monthly_character_limit"' in page.content.decode()
-
-
-@pytest.mark.django_db
-def test_admin_audio_needs_the_moderation_permission_and_supports_ranges(
-    admin_client, user, staff_user
-):
-    artifact = make_artifact("Played in the admin.")
-    voice = make_voice(user)
-    url = f"/admin-audio/artifact/{artifact.pk}"
-
-    partial = admin_client.get(url, HTTP_RANGE="bytes=0-99")
-    assert partial.status_code == 206
-    assert partial["Content-Range"] == f"bytes 0-99/{artifact.bytes}"
-    assert len(b"".join(partial.streaming_content)) == 100
-    clip = admin_client.get(f"/admin-audio/voice/{voice.pk}")
-    assert clip.status_code == 200 and clip["Content-Type"] == "audio/wav"
-
-    assert_error(Client().get(url), 403, "permission_denied")
-    someone = Client()
-    someone.force_login(user)
-    assert_error(someone.get(url), 403, "permission_denied")
-    # Being staff is not enough to hear users' recordings: the view permission of
-    # what the audio belongs to is.
-    moderator = Client()
-    moderator.force_login(staff_user)
-    assert_error(moderator.get(url), 403, "permission_denied")
-    staff_user.user_permissions.add(
-        Permission.objects.get(
-            content_type__app_label="synthesis", codename="view_artifact"
-        )
-    )
-    assert moderator.get(url).status_code == 200
-    assert_error(moderator.get(f"/admin-audio/voice/{voice.pk}"), 403)
-
-    assert_error(admin_client.get("/admin-audio/artifact/999999"), 404, "not_found")
-    assert_error(admin_client.get("/admin-audio/voice/nope"), 404, "not_found")
-    storage.delete(artifact.audio_name)
-    assert_error(admin_client.get(url), 410, "audio_missing")
 
 
 ROWS = 200
