@@ -71,6 +71,7 @@ bench: install-dev
 	$(BIN)/python bench/hit_vs_bare.py
 	$(BIN)/python bench/herd.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) var

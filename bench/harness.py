@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
@@ -97,6 +98,44 @@ def platform(
     port: int = 8791,
 ):
     """Yields (base_url, api_key, staff_key) of a fresh platform; stops it afterwards."""
+    with running_platform(
+        name,
+        engine=engine,
+        sim_rtf=sim_rtf,
+        web_workers=web_workers,
+        threads=threads,
+        worker_concurrency=worker_concurrency,
+        port=port,
+    ) as running:
+        yield running.base, running.key, running.staff_key
+
+
+@dataclass
+class Platform:
+    base: str
+    key: str
+    staff_key: str
+    env: dict
+    web: subprocess.Popen
+    worker: subprocess.Popen
+    beat: subprocess.Popen | None
+
+
+@contextmanager
+def running_platform(
+    name: str,
+    *,
+    engine: str = "espeak",
+    sim_rtf: float = 0.0,
+    web_workers: int = 2,
+    threads: int = 8,
+    worker_concurrency: int = 1,
+    port: int = 8791,
+    beat: bool = False,
+    extra_env: dict[str, str] | None = None,
+):
+    """A fresh platform and its processes (gunicorn, a Celery worker and, with `beat`,
+    the periodic sweeper), for benchmarks that act on them."""
     media = RESULTS / name / "media"
     shutil.rmtree(media, ignore_errors=True)
     media.mkdir(parents=True)
@@ -105,6 +144,7 @@ def platform(
         TTS_SIM_RTF=str(sim_rtf),
         MEDIA_ROOT=str(media),
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        **(extra_env or {}),
     )
     _create_database(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input")
@@ -126,68 +166,72 @@ def platform(
         ).splitlines()[-1]
     )
     log = open(RESULTS / name / "server.log", "w")  # noqa: SIM115
-    web = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "tts_platform.wsgi",
-            "-w",
-            str(web_workers),
-            "-k",
-            "gthread",
-            "--threads",
-            str(threads),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--keep-alive",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    web = _start(
+        env,
+        log,
+        "gunicorn",
+        "tts_platform.wsgi",
+        "-w",
+        str(web_workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--keep-alive",
+        "30",
     )
-    worker = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "tts_platform",
-            "worker",
-            "-Q",
-            "gpu,cpu,default",
-            "-c",
-            str(worker_concurrency),
-            "-l",
-            "warning",
-            "-n",
-            f"bench-{os.getpid()}@localhost",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    worker = _start(
+        env,
+        log,
+        "celery",
+        "-A",
+        "tts_platform",
+        "worker",
+        "-Q",
+        "gpu,cpu,default",
+        "-c",
+        str(worker_concurrency),
+        "-l",
+        os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning"),
+        "-n",
+        f"bench-{os.getpid()}@localhost",
+        "--without-gossip",
+        "--without-mingle",
     )
+    sweeper = None
+    if beat:
+        schedule = RESULTS / name / "celerybeat-schedule"
+        sweeper = _start(
+            env, log, "celery", "-A", "tts_platform", "beat", "-s", str(schedule)
+        )
+    processes = [p for p in (web, worker, sweeper) if p is not None]
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, web)
-        yield base, keys[0], keys[1]
+        yield Platform(base, keys[0], keys[1], env, web, worker, sweeper)
     finally:
-        for process in (web, worker):
+        for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in (web, worker):
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def _start(env: dict, log, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "-m", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait_ready(base: str, web: subprocess.Popen) -> None:

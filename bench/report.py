@@ -147,6 +147,46 @@ def fingerprint_cost(r: dict) -> str:
     )
 
 
+def faults(r: dict) -> str:
+    rows = []
+    for name, f in r["results"].items():
+        errors = f["http_errors"]
+        if "http_errors_after_1s" in f:
+            errors = f"{errors} ({f['http_errors_after_1s']} after 1 s)"
+        rows.append(
+            [
+                name.replace("_", " "),
+                f["accepted"],
+                f["not_ended"],
+                f["recovery_s"] if f["accepted"] else "-",
+                f["max_extra_runs"],
+                f.get("repeats", "-"),
+                errors,
+                f.get("engine_runs_for_repeats", "-"),
+            ]
+        )
+    s = r["settings"]
+    return (
+        "### 5. Faults\n\n"
+        f"{r['machine']}; {r['engine']}; lease {s['TTS_LEASE_SECONDS']} s, sweep every "
+        f"{s['TTS_SWEEP_INTERVAL']} s, queued grace {s['TTS_QUEUED_GRACE']} s.\n\n"
+        + table(
+            [
+                "fault",
+                "accepted",
+                "not ended",
+                "recovery s",
+                "max extra runs / fingerprint",
+                "requests under load",
+                "HTTP errors",
+                "engine runs for repeats",
+            ],
+            rows,
+        )
+        + "\n"
+    )
+
+
 def main() -> None:
     parts = []
     spread = load("hit_vs_bare_spread")
@@ -155,6 +195,7 @@ def main() -> None:
         ("replay", replay),
         ("herd", herd),
         ("fingerprint_cost", fingerprint_cost),
+        ("faults", faults),
     ):
         data = load(name)
         if data is not None:

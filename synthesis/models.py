@@ -96,9 +96,16 @@ class Artifact(models.Model):
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Running: the claim lapses at this time unless the worker's heartbeat renews it;
+    # past it, any worker may take the run over. Queued: the sweeper sends the message
+    # again after this time (it may have been lost with the broker).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "started_at"])]
+        indexes = [
+            models.Index(fields=["status", "started_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.fingerprint[:12]} ({self.status})"

@@ -1,23 +1,28 @@
 """Celery tasks: ids in, a service call, the retry policy. Nothing else."""
 
 from celery import shared_task
-from django.conf import settings
 
 from synthesis.services import joins, runs
+
+# A little past the lease's end, so the retried delivery finds it lapsed.
+LEASE_MARGIN_S = 0.5
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=settings.TTS_MAX_ATTEMPTS,
+    # The service bounds the engine runs (TTS_MAX_ATTEMPTS); a delivery that meets a
+    # live lease retries until that run ends or its lease lapses.
+    max_retries=None,
 )
 def artifact_synthesize_task(self, artifact_id: int) -> None:
-    final = self.request.retries >= self.max_retries
     try:
-        runs.artifact_synthesize(artifact_id=artifact_id, final_attempt=final)
+        runs.artifact_synthesize(artifact_id=artifact_id)
+    except runs.LeaseHeld as exc:
+        raise self.retry(exc=exc, countdown=exc.remaining + LEASE_MARGIN_S) from exc
     except runs.TransientFailure as exc:
-        # Exponential backoff with jitter: 1, 2, 4 ... s, at most a minute.
+        # Exponential backoff: 1, 2, 4 ... s, at most a minute.
         countdown = min(60, 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
 

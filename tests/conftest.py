@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,12 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
 
 from tests.support.api import client_for
-from tests.support.worker import database_url
+from tests.support.worker import (
+    process_stop,
+    session_worker_node,
+    worker_env,
+    worker_start,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,50 +62,16 @@ def results_redis():
 def celery_worker(django_db_setup, django_db_blocker):
     """A real worker process (prefork, 2 children) consuming every queue, on the test
     database and the test broker."""
-    from tts_platform.celery import app
-
-    env = {**os.environ, "DATABASE_URL": database_url(), "CONN_MAX_AGE": "0"}
     log = open(ROOT / "var" / "test-worker.log", "w")  # noqa: SIM115
-    node = f"test-{os.getpid()}@localhost"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tts_platform",
-            "worker",
-            "-Q",
-            "cpu,gpu,default",
-            "-c",
-            "2",
-            "-l",
-            "info",
-            "-n",
-            node,
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    process = worker_start(
+        node=session_worker_node(),
+        queues="cpu,gpu,default",
+        concurrency=2,
+        env=worker_env(),
+        log=log,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the Celery worker exited; see var/test-worker.log")
-        if app.control.ping(destination=[node], timeout=0.5):
-            break
-    else:
-        process.kill()
-        raise RuntimeError("the Celery worker did not start in 60 s")
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    process_stop(process)
     log.close()
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django import db
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -124,15 +125,28 @@ _DRF_CODES = {
     "unsupported_media_type": "unsupported_media_type",
     "parse_error": "invalid_json",
     "not_acceptable": "not_acceptable",
+    "database_unavailable": "database_unavailable",
 }
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "database_unavailable"
+    default_detail = "The database connection was lost; retry the request."
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, db.OperationalError | db.InterfaceError):
+        # The connection dropped under a request in flight (a failover, a restart,
+        # pg_terminate_backend): the next request reconnects, so this one may retry.
+        exc = DatabaseUnavailable()
     elif isinstance(exc, service_errors.ServiceError):
         exc = ApiError.from_service(exc)
     response = exception_handler(exc, context)
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = "1"
     if response is None:
         return None  # a real 500: Django's handler500 answers in the same shape
     status_code = response.status_code

@@ -178,8 +178,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # JSON only; the views that take audio files add multipart themselves.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only; the views that take audio files add multipart themselves. The parser
+    # answers 400 to any body it cannot take (tts_platform/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["tts_platform.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tts_platform.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": (
@@ -249,6 +250,14 @@ TTS_MAX_API_KEYS = env.int("TTS_MAX_API_KEYS", default=20)
 # the hard limit or a long run is delivered twice (docs/architecture.md "The worker path").
 TTS_TASK_SOFT_TIME_LIMIT = env.int("TTS_TASK_SOFT_TIME_LIMIT", default=600)
 TTS_TASK_TIME_LIMIT = env.int("TTS_TASK_TIME_LIMIT", default=660)
+# A claimed run is a lease of this many seconds, renewed by the worker every third of
+# it: a worker that dies mid-run costs its requests about one lease, then another
+# worker takes the run over (docs/operations.md).
+TTS_LEASE_SECONDS = env.int("TTS_LEASE_SECONDS", default=30)
+# How often the sweeper looks for expired leases and queued work whose message is lost.
+TTS_SWEEP_INTERVAL = env.float("TTS_SWEEP_INTERVAL", default=10.0)
+# Seconds a queued artifact waits for its message before the sweeper sends it again.
+TTS_QUEUED_GRACE = env.int("TTS_QUEUED_GRACE", default=30)
 
 # --- GLM-TTS (the GPU engine; docs/deploy.md) -------------------------------------------
 # Only GPU workers read the checkout and weights; web processes learn the engine identity
@@ -303,7 +312,7 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-artifacts": {
         "task": "synthesis.tasks.artifact_sweep_task",
-        "schedule": 60.0,
+        "schedule": TTS_SWEEP_INTERVAL,
     },
 }
 

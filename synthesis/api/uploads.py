@@ -10,10 +10,11 @@ from django.core.files.uploadhandler import (
     MemoryFileUploadHandler,
     TemporaryFileUploadHandler,
 )
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from synthesis.audio.intake import MAX_UPLOAD_BYTES
 from synthesis.services.errors import TooLarge
+from tts_platform.parsers import JSONParser
 
 # Room for the other form fields and the multipart framing around the file.
 FORM_OVERHEAD_BYTES = 256 * 1024

@@ -34,6 +34,10 @@ class Format:
 MASTER = "wav"
 # How long a request waits for another process's encoding before encoding itself.
 ENCODE_WAIT_S = 30
+# The encoder's claim expires by itself: a process killed while encoding holds up the
+# waiters for this long at most, then one of them claims and encodes. A slow encoding
+# that outlives it only means a second, identical encoding.
+ENCODE_CLAIM_S = 10
 FORMATS: dict[str, Format] = {
     "wav": Format("wav", "audio/wav", "WAV", "PCM_16"),
     "flac": Format("flac", "audio/flac", "FLAC", "PCM_16"),
@@ -65,7 +69,9 @@ def stored_name(artifact, fmt: str) -> str:
     name = storage.artifact_audio_name(artifact.fingerprint, fmt)
     deadline = time.monotonic() + ENCODE_WAIT_S
     # A herd of first requests would otherwise all encode at once: one claims the
-    # encoding, the others wait for its file (and encode themselves past the deadline).
+    # encoding, the others wait for its file (and encode themselves past the deadline,
+    # or once a crashed encoder's claim has expired). The file appears whole or not at
+    # all (write_atomic), so a crash mid-encoding leaves nothing half-written.
     while not storage.exists(name):
         if _claim(name) or time.monotonic() > deadline:
             try:
@@ -83,11 +89,15 @@ def stored_name(artifact, fmt: str) -> str:
 def _claim(name: str) -> bool:
     # add() is False when another process holds the claim; None when Redis is
     # unreachable (exceptions are ignored), and then everyone encodes.
-    return caches["default"].add(f"tts:encoding:{name}", 1, ENCODE_WAIT_S) is not False
+    return caches["default"].add(claim_key(name), 1, ENCODE_CLAIM_S) is not False
+
+
+def claim_key(name: str) -> str:
+    return f"tts:encoding:{name}"
 
 
 def _release(name: str) -> None:
-    caches["default"].delete(f"tts:encoding:{name}")
+    caches["default"].delete(claim_key(name))
 
 
 def derived_names(fingerprint: str) -> list[str]:

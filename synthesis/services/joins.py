@@ -30,10 +30,11 @@ Status = Artifact.Status
 JOIN_QUEUE = "default"
 
 
-def join_enqueue(artifact_id: int) -> None:
+def join_enqueue(artifact_id: int) -> bool:
+    """False when the broker is down: the sweeper sends it later."""
     from synthesis.tasks import artifact_join_task
 
-    artifact_join_task.apply_async(args=[artifact_id], queue=JOIN_QUEUE)
+    return runs.task_send(artifact_join_task, artifact_id, JOIN_QUEUE)
 
 
 def parts_of(joined: Artifact) -> list[Artifact]:

@@ -3,11 +3,14 @@ WAV, stored beside it, served with ranges and strong ETags, byte-identical on re
 
 import io
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 import soundfile
+from django.core.cache import caches
 
 from synthesis import storage
 from synthesis.audio import formats
@@ -130,3 +133,40 @@ def test_unknown_format_and_unfinished_audio(api):
     response = api.get(f"/api/v1/syntheses/{queued['id']}/audio?format=mp3")
     # Either still in flight (409) or already done (200): never a 500.
     assert response.status_code in (200, 409)
+
+
+def test_an_encoder_killed_while_holding_the_claim_holds_nobody_up_for_long(api):
+    """A process killed -9 mid-encoding never releases its claim; the claim expires by
+    itself, then a waiting request encodes, and the file is whole."""
+    body = synthesize(api, text="The encoder dies.").json()
+    artifact = Artifact.objects.get(fingerprint=body["fingerprint"])
+    name = storage.artifact_audio_name(artifact.fingerprint, "mp3")
+    encoder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import django, sys, time; django.setup()\n"
+            "from synthesis.audio import formats\n"
+            f"assert formats._claim({name!r})\n"
+            "print('claimed', flush=True); time.sleep(600)",
+        ],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tts_platform.settings_test"},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert encoder.stdout.readline() == b"claimed\n"
+    finally:
+        encoder.kill()
+        encoder.wait()
+    ttl_ms = (
+        caches["default"]
+        .client.get_client()
+        .pttl(caches["default"].make_key(formats.claim_key(name)))
+    )
+    assert 0 < ttl_ms <= formats.ENCODE_CLAIM_S * 1000
+
+    assert formats.stored_name(artifact, "mp3") == name
+    with storage.open_file(name) as handle:
+        stored = handle.read()
+    with storage.open_file(artifact.audio_name) as handle:
+        assert stored == formats.encode(handle.read(), "mp3")

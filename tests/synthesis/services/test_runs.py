@@ -8,7 +8,7 @@ from synthesis import cache, storage
 from synthesis import fingerprint as fp
 from synthesis.engines import get_engine
 from synthesis.models import Artifact
-from synthesis.services import artifacts, runs, syntheses
+from synthesis.services import artifacts, quota, runs, syntheses
 from synthesis.tasks import artifact_synthesize_task
 from tests.support.api import audio_bytes, synthesize
 
@@ -100,16 +100,68 @@ def test_a_redelivered_task_does_not_run_the_engine_twice(api):
     assert artifact.status == Artifact.Status.SUCCEEDED
 
 
-def test_a_duplicate_delivery_during_a_run_does_nothing(api):
+def test_a_duplicate_delivery_during_a_live_lease_waits_for_it(api):
     response = api.post("/api/v1/syntheses", {"text": "Running now."}, format="json")
     artifact = Artifact.objects.get(fingerprint=response["X-Fingerprint"])
     syntheses.synthesis_wait(request=_request(response), timeout=30)
-    # Pretend another worker holds the run: a second delivery must not claim it.
-    Artifact.objects.filter(pk=artifact.pk).update(status=Artifact.Status.RUNNING)
-    runs.artifact_synthesize(artifact_id=artifact.pk)
+    # Pretend another worker holds the run: a second delivery must not claim it, and
+    # is told how long the lease has left.
+    Artifact.objects.filter(pk=artifact.pk).update(
+        status=Artifact.Status.RUNNING,
+        lease_expires_at=timezone.now() + timezone.timedelta(seconds=20),
+    )
+    with pytest.raises(runs.LeaseHeld) as held:
+        runs.artifact_synthesize(artifact_id=artifact.pk)
+    assert 15 < held.value.remaining <= 20
     artifact.refresh_from_db()
     assert artifact.status == Artifact.Status.RUNNING
     assert artifact.attempts == 1
+
+
+def test_a_delivery_takes_over_a_run_whose_lease_expired(api):
+    response = api.post("/api/v1/syntheses", {"text": "Lapsed."}, format="json")
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
+    artifact = Artifact.objects.get()
+    Artifact.objects.filter(pk=artifact.pk).update(
+        status=Artifact.Status.RUNNING,
+        lease_expires_at=timezone.now() - timezone.timedelta(seconds=1),
+    )
+    runs.artifact_synthesize(artifact_id=artifact.pk)
+    artifact.refresh_from_db()
+    assert artifact.status == Artifact.Status.SUCCEEDED
+    assert artifact.attempts == 2
+    assert artifact.lease_expires_at is None
+
+
+def test_a_delivery_fails_a_dead_run_out_of_attempts_and_refunds(api, settings):
+    response = api.post("/api/v1/syntheses", {"text": "Out of tries."}, format="json")
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
+    Artifact.objects.filter(fingerprint=response["X-Fingerprint"]).update(
+        status=Artifact.Status.RUNNING,
+        attempts=settings.TTS_MAX_ATTEMPTS,
+        lease_expires_at=timezone.now() - timezone.timedelta(seconds=1),
+    )
+    used = quota.characters_used(user=_request(response).user)
+    runs.artifact_synthesize(artifact_id=Artifact.objects.get().pk)
+    artifact = Artifact.objects.get()
+    assert artifact.status == Artifact.Status.FAILED
+    assert artifact.error_code == "timed_out"
+    assert artifact.attempts == settings.TTS_MAX_ATTEMPTS
+    assert quota.characters_used(user=_request(response).user) < used
+
+
+def test_the_sweeper_leaves_a_live_lease_alone(api):
+    response = api.post("/api/v1/syntheses", {"text": "Alive."}, format="json")
+    syntheses.synthesis_wait(request=_request(response), timeout=30)
+    old = timezone.now() - timezone.timedelta(hours=1)
+    Artifact.objects.filter(fingerprint=response["X-Fingerprint"]).update(
+        status=Artifact.Status.RUNNING,
+        started_at=old,
+        created_at=old,
+        lease_expires_at=timezone.now() + timezone.timedelta(seconds=20),
+    )
+    assert runs.artifact_sweep() == {"failed": 0, "requeued": 0, "reenqueued": 0}
+    assert Artifact.objects.get().status == Artifact.Status.RUNNING
 
 
 def test_the_sweeper_recovers_a_run_whose_worker_died(api, settings):
