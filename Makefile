@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=tts_platform.settings_test
 
-.PHONY: run test test-fast install install-dev lint fmt typecheck migrations-check check worker worker-gpu bench clean browser
+.PHONY: run superuser test test-fast install install-dev lint fmt typecheck migrations-check check worker worker-gpu bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ install-dev: $(VENV)/.dev
 
 run: install
 	$(BIN)/python -m tts_platform.launcher
+
+# An admin for /admin/: asks for name and password, or takes DJANGO_SUPERUSER_USERNAME,
+# DJANGO_SUPERUSER_PASSWORD (and DJANGO_SUPERUSER_EMAIL) without a prompt. Works while
+# `make run` is running, or before it (it applies the migrations first).
+superuser: install
+	$(BIN)/python -m tts_platform.local
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py superuser
 
 lint: install-dev
 	$(BIN)/ruff check .

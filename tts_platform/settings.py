@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from tts_platform import local
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -15,7 +17,8 @@ env = environ.Env()
 env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# With none set, the key `make run` generated in var/secret_key (so manage.py works too).
+SECRET_KEY = env.str("SECRET_KEY", default="") or local.secret_key()
 if not SECRET_KEY:
     if not env.bool("TTS_EMBEDDED", default=False) and not DEBUG:
         raise ImproperlyConfigured(
@@ -88,7 +91,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# With none set: the embedded Redis of a running `make run`, else the local default.
+_EMBEDDED_REDIS = "" if env.str("REDIS_URL", "") else local.embedded_redis_socket()
+_EMBEDDED_CACHE, _EMBEDDED_BROKER = (
+    local.redis_urls(_EMBEDDED_REDIS) if _EMBEDDED_REDIS else ("", "")
+)
+REDIS_URL = env.str("REDIS_URL", default=_EMBEDDED_CACHE or "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -287,7 +295,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_REDIS_URL = env.str("METRICS_REDIS_URL", default="")
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL",
+    default=_EMBEDDED_BROKER or REDIS_URL,
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
