@@ -1,11 +1,14 @@
 """Celery tasks: ids in, a service call, the retry policy. Nothing else."""
 
+import logging
+
 from celery import shared_task
 
 from synthesis.services import joins, runs
 
 # A little past the lease's end, so the retried delivery finds it lapsed.
 LEASE_MARGIN_S = 0.5
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -29,7 +32,11 @@ def artifact_synthesize_task(self, artifact_id: int) -> None:
 
 @shared_task
 def artifact_sweep_task() -> dict:
-    return runs.artifact_sweep()
+    # Runs every few seconds: a line only when it found something to recover.
+    result = runs.artifact_sweep()
+    if any(result.values()):
+        logger.warning("sweeper recovered stuck work: %s", result)
+    return result
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -1,8 +1,9 @@
 import logging
 import os
+from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tts_platform.settings")
 
@@ -22,3 +23,11 @@ def _warm_up_engine(**_kwargs) -> None:
         active_engine().warm_up()
     except Exception:
         logging.getLogger(__name__).exception("engine warm-up failed")
+
+
+@worker_ready.connect
+def _announce_ready(**_kwargs) -> None:
+    """`make run` prints its banner once the worker answers: it waits for this file."""
+    ready_file = os.environ.get("TTS_WORKER_READY_FILE")
+    if ready_file:
+        Path(ready_file).touch()

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from tts_platform import local
+from tts_platform import banner, local
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = local.VAR_DIR
@@ -77,100 +77,123 @@ def _stop_on_signals() -> None:
         signal.signal(sig, _interrupt)
 
 
+def _worker_command(env: dict[str, str], quiet: bool) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tts_platform",
+        *(["--quiet"] if quiet else []),
+        "worker",
+        "-Q",
+        "cpu,default",
+        "-c",
+        env.get("WORKER_CONCURRENCY", "1"),
+        "-B",
+        "-s",
+        str(VAR / "celerybeat-schedule"),
+        "-l",
+        "warning" if quiet else "info",
+    ]
+
+
+def _web_command(env: dict[str, str], port: str, quiet: bool) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "tts_platform.wsgi",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        env.get("WEB_CONCURRENCY", "2"),
+        "-k",
+        "gthread",
+        # A stream holds a thread while its script is made; a waiting
+        # thread costs little, so leave room for streams beside hits.
+        "--threads",
+        env.get("WEB_THREADS", "32"),
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+        "--log-level",
+        "warning" if quiet else "info",
+        *(
+            ["--logger-class", "tts_platform.quiet_access_log.QuietAccessLogger"]
+            if quiet
+            else []
+        ),
+    ]
+
+
 def main() -> int:
+    started = time.monotonic()
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "tts_platform.settings")
     env.setdefault("TTS_EMBEDDED", "true")
     env.setdefault("SECRET_KEY", local.secret_key(create=True))
-    embedded = None
-    if not env.get("REDIS_URL"):
-        embedded, socket = _start_embedded_redis()
-        cache_url, broker_url = local.redis_urls(socket)
-        env["REDIS_URL"] = cache_url
-        env.setdefault("CELERY_BROKER_URL", broker_url)
-        print(f"embedded Redis on {socket}")
+    # Quiet by default: warnings and errors, API requests in the access log; no banners,
+    # no polling or static lines, no per-task lines. LOG_LEVEL=debug shows everything.
+    quiet = env.get("LOG_LEVEL", "").lower() != "debug"
+    if quiet:
+        env.setdefault("LOG_LEVEL", "WARNING")
+    ready_file = VAR / "worker.ready"
+    ready_file.unlink(missing_ok=True)
+    env["TTS_WORKER_READY_FILE"] = str(ready_file)
     port = env.get("PORT", "8000")
-    python = sys.executable
+    base_url = f"http://127.0.0.1:{port}/"
+    embedded = None
     children: list[subprocess.Popen] = []
 
-    def stop(*_args) -> None:
-        for child in children:
+    def stop() -> None:
+        for child in reversed(children):  # web first: no new work for the worker
             if child.poll() is None:
                 child.terminate()
-        for child in children:
+        for child in reversed(children):
             try:
-                child.wait(timeout=20)
+                child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
         if embedded is not None:
             _stop_embedded_redis(embedded)
+        ready_file.unlink(missing_ok=True)
 
     _stop_on_signals()
     try:
+        if not env.get("REDIS_URL"):
+            embedded, socket = _start_embedded_redis()
+            cache_url, broker_url = local.redis_urls(socket)
+            env["REDIS_URL"] = cache_url
+            env.setdefault("CELERY_BROKER_URL", broker_url)
+        print(f"Starting {banner.PRODUCT} on {base_url} …", flush=True)
         for command in (
-            ["migrate", "--noinput"],
+            ["migrate", "--noinput", *(["-v0"] if quiet else [])],
             ["collectstatic", "--noinput", "-v0"],
         ):
             subprocess.run(
-                [python, "manage.py", *command], cwd=ROOT, env=env, check=True
+                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True
             )
-        children.append(
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "tts_platform",
-                    "worker",
-                    "-Q",
-                    "cpu,default",
-                    "-c",
-                    env.get("WORKER_CONCURRENCY", "1"),
-                    "-B",
-                    "-s",
-                    str(VAR / "celerybeat-schedule"),
-                    "-l",
-                    "info",
-                ],
-                cwd=ROOT,
-                env=env,
-                process_group=0,
+        for command in (_worker_command(env, quiet), _web_command(env, port, quiet)):
+            children.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, process_group=0)
             )
+        if not banner.wait_until_ready(base_url, ready_file, children):
+            print("make run: a part did not start; see the messages above.")
+            return 1
+        seconds = time.monotonic() - started
+        print(
+            banner.render(base_url, env, VAR, seconds, embedded is not None),
+            flush=True,
         )
-        children.append(
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "tts_platform.wsgi",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "-w",
-                    env.get("WEB_CONCURRENCY", "2"),
-                    "-k",
-                    "gthread",
-                    # A stream holds a thread while its script is made; a waiting
-                    # thread costs little, so leave room for streams beside hits.
-                    "--threads",
-                    env.get("WEB_THREADS", "32"),
-                    "--timeout",
-                    "120",
-                    "--access-logfile",
-                    "-",
-                ],
-                cwd=ROOT,
-                env=env,
-                process_group=0,
-            )
-        )
-        print(f"serving on http://127.0.0.1:{port}/  (Ctrl-C stops)")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
+        print("make run: a part stopped unexpectedly; stopping the rest.")
         return 1
     except KeyboardInterrupt:
+        print("\nStopping …", flush=True)
         return 0
     finally:
         stop()

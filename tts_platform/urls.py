@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from synthesis.api import openai as openai_api
@@ -24,6 +26,8 @@ urlpatterns = [
         inline_styles_allowed(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="docs",
     ),
+    # Browsers ask for /favicon.ico on pages without an icon link (admin, API docs).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),

@@ -65,3 +65,17 @@ def test_stats_count_from_the_database(api, staff_api):
     assert body["bytes_stored"] > 1000
     assert body["engine_seconds"] > 0
     assert body["engine_seconds_saved"] == body["engine_seconds"]
+
+
+def test_openapi_schema_has_no_warnings(tmp_path):
+    from django.core.management import call_command
+
+    # --fail-on-warn turns any warning (an operationId collision, an unresolvable
+    # serializer) into an error.
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
+
+
+def test_favicon_is_served():
+    response = APIClient().get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert b"<svg" in b"".join(response.streaming_content)
