@@ -12,6 +12,7 @@ from .base import Engine, EngineError, EngineUnavailable
 ENGINES: dict[str, str] = {
     "espeak": "synthesis.engines.espeak.EspeakEngine",
     "kokoro": "synthesis.engines.kokoro.KokoroEngine",
+    "piper": "synthesis.engines.piper.PiperEngine",
     "glmtts": "synthesis.engines.glmtts.engine.GlmTtsEngine",
 }
 

@@ -26,13 +26,13 @@ _ESPEAK_PITCH = 3
 _DEFAULT_PITCH = 50
 
 _VOICES = [
-    BuiltinVoice("en-us", "English (US)", "en", "male", 120.0),
-    BuiltinVoice("en-us+f3", "English (US), female", "en", "female", 210.0),
-    BuiltinVoice("en-gb", "English (UK)", "en", "male", 110.0),
-    BuiltinVoice("en-gb+f2", "English (UK), female", "en", "female", 190.0),
-    BuiltinVoice("en-us+m3", "English (US), low", "en", "male", 95.0),
-    BuiltinVoice("cmn", "Mandarin", "zh", "male", 130.0),
-    BuiltinVoice("cmn+f3", "Mandarin, female", "zh", "female", 220.0),
+    BuiltinVoice("en-us", "English, US accent (male)", "en", "male", 120.0),
+    BuiltinVoice("en-us+f3", "English, US accent (female)", "en", "female", 210.0),
+    BuiltinVoice("en-gb", "English, British accent (male)", "en", "male", 110.0),
+    BuiltinVoice("en-gb+f2", "English, British accent (female)", "en", "female", 190.0),
+    BuiltinVoice("en-us+m3", "English, US accent (male, low)", "en", "male", 95.0),
+    BuiltinVoice("cmn", "Mandarin, standard accent (male)", "zh", "male", 130.0),
+    BuiltinVoice("cmn+f3", "Mandarin, standard accent (female)", "zh", "female", 220.0),
 ]
 
 # Public voice names that espeak-ng spells otherwise.

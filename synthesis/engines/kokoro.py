@@ -30,15 +30,28 @@ _CHUNK_GAP_S = 0.15
 _MODEL_PARTS = 4
 
 # pitch_hz: the median F0 each style speaks with, measured on English and Mandarin.
+# Every shipped style is a Japanese speaker: English and Mandarin come out with a
+# Japanese accent, and the labels say so.
+_ACCENT = "English or Mandarin, Japanese accent"
 _VOICES = [
-    BuiltinVoice("jf_alpha", "Alpha (female)", "multi", "female", 285.0),
-    BuiltinVoice("jf_gongitsune", "Gongitsune (female)", "multi", "female", 245.0),
-    BuiltinVoice("jf_nezumi", "Nezumi (female)", "multi", "female", 245.0),
-    BuiltinVoice("jf_tebukuro", "Tebukuro (female, high)", "multi", "female", 345.0),
-    BuiltinVoice("jm_kumo", "Kumo (male)", "multi", "male", 95.0),
-    BuiltinVoice("blend_alpha_kumo", "Alpha + Kumo blend", "multi", "neutral", 180.0),
+    BuiltinVoice("jf_alpha", f"Alpha (female; {_ACCENT})", "multi", "female", 285.0),
     BuiltinVoice(
-        "blend_kumo_alpha", "Kumo + Alpha blend (low)", "multi", "male", 135.0
+        "jf_gongitsune", f"Gongitsune (female; {_ACCENT})", "multi", "female", 245.0
+    ),
+    BuiltinVoice("jf_nezumi", f"Nezumi (female; {_ACCENT})", "multi", "female", 245.0),
+    BuiltinVoice(
+        "jf_tebukuro", f"Tebukuro (female, high; {_ACCENT})", "multi", "female", 345.0
+    ),
+    BuiltinVoice("jm_kumo", f"Kumo (male; {_ACCENT})", "multi", "male", 95.0),
+    BuiltinVoice(
+        "blend_alpha_kumo", f"Alpha + Kumo blend ({_ACCENT})", "multi", "neutral", 180.0
+    ),
+    BuiltinVoice(
+        "blend_kumo_alpha",
+        f"Kumo + Alpha blend (low; {_ACCENT})",
+        "multi",
+        "male",
+        135.0,
     ),
 ]
 # Styles are linear: a weighted sum of shipped styles is a usable new voice, and these

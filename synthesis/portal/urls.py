@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from synthesis.portal import scripts, views
+from synthesis.portal import previews, scripts, views
 
 app_name = "portal"
 
@@ -25,5 +25,10 @@ urlpatterns = [
         name="synthesis-delete",
     ),
     path("voices/", views.voices, name="voices"),
+    path(
+        "voices/builtin/<str:name>/preview/",
+        previews.voice_preview,
+        name="voice-preview",
+    ),
     path("voices/<str:voice_id>/delete/", views.voice_delete, name="voice-delete"),
 ]

@@ -204,6 +204,7 @@ def _voices_page(request, form, status: int | None = None):
             "form": form,
             "voices": voice_list(user=request.user),
             "engine": syntheses.active_engine(),
+            "builtin_voices": syntheses.active_engine().voices(),
         },
         status=status or (400 if form.errors else 200),
     )

@@ -283,7 +283,13 @@ def voice_resolve(*, user, engine: Engine, voice_id: str | None) -> ResolvedVoic
         return ResolvedVoice(builtin_ref(engine, name), fp.builtin_voice(name))
     voice = own_prompt_voice(user=user, voice_id=voice_id) if not sep else None
     if voice is None:
-        raise InvalidInput("voice_not_found", f"No voice {voice_id!r}.", param="voice")
+        builtin = ", ".join(builtin_ref(engine, v.name) for v in engine.voices())
+        raise InvalidInput(
+            "voice_not_found",
+            f"No voice {voice_id!r}. Builtin voices here: {builtin}; your own voices: "
+            "GET /api/v1/voices.",
+            param="voice",
+        )
     if voice.blocked_at is not None:
         raise InvalidInput(
             "voice_blocked", "This voice was blocked by a moderator.", param="voice"

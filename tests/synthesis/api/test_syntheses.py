@@ -132,6 +132,16 @@ def test_bad_input_is_a_400_in_the_error_shape(api, body, code, param):
     assert SynthesisRequest.objects.count() == 0
 
 
+def test_an_unknown_voice_names_the_valid_ones(api):
+    response = api.post(
+        "/api/v1/syntheses", {"text": "Hi", "voice": "af_heart"}, format="json"
+    )
+    message = assert_error(response, 400, "voice_not_found", "voice")["message"]
+    assert "'af_heart'" in message
+    assert "espeak:en-us, espeak:en-us+f3, espeak:en-gb" in message
+    assert "GET /api/v1/voices" in message
+
+
 def test_malformed_json_and_bad_wait_are_400(api):
     response = api.post(
         "/api/v1/syntheses", "{not json", content_type="application/json"
