@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.http import Http404
 
 from .engines import Engine
@@ -53,6 +53,24 @@ def synthesis_list(
     if voice:
         queryset = queryset.filter(voice_ref=voice)
     return queryset.order_by("-created_at")
+
+
+def synthesis_history(*, user, **filters):
+    """The history with repeats of the same audio grouped: one row per artifact (its
+    newest matching request), annotated with `requests`, how many times this user
+    asked for that audio."""
+    rows = synthesis_list(user=user, **filters)
+    newest = rows.filter(artifact=OuterRef("artifact")).order_by("-created_at")
+    asked = (
+        SynthesisRequest.objects.filter(user=user, artifact=OuterRef("artifact"))
+        .order_by()
+        .values("artifact")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return rows.annotate(
+        newest=Subquery(newest.values("pk")[:1]), requests=Subquery(asked)
+    ).filter(pk=F("newest"))
 
 
 def user_quota(*, user) -> dict:

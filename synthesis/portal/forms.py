@@ -11,6 +11,8 @@ from synthesis.models import Artifact, SynthesisRequest
 from synthesis.services.voices import MAX_PROMPT_TEXT_CHARS
 
 MAX_SEED = 2**32 - 1
+# The API's speed range (OpenAI's).
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
 
 
 def sample_rate_choices() -> list[tuple[int, str]]:
@@ -20,9 +22,10 @@ def sample_rate_choices() -> list[tuple[int, str]]:
 
 
 class SynthesisForm(forms.Form):
+    # No max_length: a browser would cut a longer paste silently. The limit is shown
+    # beside the field and enforced by the service, with a message saying by how much.
     text = forms.CharField(
         label="Text",
-        max_length=settings.TTS_MAX_TEXT_CHARS,
         strip=False,
         widget=forms.Textarea(
             attrs={"rows": 6, "data-char-count": "", "autofocus": True}
@@ -41,6 +44,16 @@ class SynthesisForm(forms.Form):
         coerce=int,
         choices=sample_rate_choices,
         initial=settings.TTS_DEFAULT_SAMPLE_RATE,
+    )
+
+    speed = forms.FloatField(
+        label="Speed",
+        required=False,
+        min_value=MIN_SPEED,
+        max_value=MAX_SPEED,
+        initial=1.0,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+        help_text="1 is normal; 0.5 half as fast, 2 twice as fast.",
     )
 
     def __init__(self, *args, voice_options=(), **kwargs):

@@ -2,12 +2,18 @@
 
 from django.urls import path
 
-from synthesis.portal import previews, scripts, views
+from synthesis.portal import landing, previews, scripts, takes, views
 
 app_name = "portal"
 
 urlpatterns = [
-    path("", views.synthesize, name="synthesize"),
+    path("", landing.home, name="synthesize"),
+    path(
+        "syntheses/<str:synthesis_id>/another-take/",
+        takes.another_take,
+        name="another-take",
+    ),
+    path("syntheses/<str:synthesis_id>/keep/", takes.keep_take, name="keep-take"),
     path(
         "syntheses/<str:synthesis_id>/status/",
         views.synthesis_status,

@@ -64,6 +64,7 @@ def synthesize(request):
                         voice=data["voice"] or None,
                         seed=data["seed"],
                         sample_rate=data["sample_rate"],
+                        speed=data["speed"] or 1.0,
                     ),
                     channel=SynthesisRequest.Channel.PORTAL,
                 )
@@ -100,7 +101,9 @@ def synthesize(request):
 def synthesis_status(request, synthesis_id):
     """The progress fragment that htmx polls until the synthesis is finished."""
     synthesis = selectors.synthesis_get(user=request.user, synthesis_id=synthesis_id)
-    return render(request, "portal/_synthesis_status.html", {"synthesis": synthesis})
+    # An older take beside the newest one polls with ?take=1 (one #synthesis-status).
+    context = {"synthesis": synthesis, "secondary": request.GET.get("take") == "1"}
+    return render(request, "portal/_synthesis_status.html", context)
 
 
 @login_required
@@ -111,7 +114,7 @@ def history(request):
         request.GET, voice_options=voice_options(user=request.user, engine=engine)
     )
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    rows = selectors.synthesis_list(
+    rows = selectors.synthesis_history(
         user=request.user,
         search=criteria.get("search", "").strip(),
         status=criteria.get("status", ""),
@@ -138,7 +141,11 @@ def synthesis_delete(request, synthesis_id):
     """GET asks for confirmation; POST deletes."""
     synthesis = selectors.synthesis_get(user=request.user, synthesis_id=synthesis_id)
     if request.method == "POST":
-        syntheses.synthesis_delete(request=synthesis)
+        # History shows repeats of one audio as one row: deleting it deletes them all.
+        for row in SynthesisRequest.objects.filter(
+            user=request.user, artifact_id=synthesis.artifact_id
+        ):
+            syntheses.synthesis_delete(request=row)
         messages.success(request, "The synthesis was deleted from your history.")
         return redirect("portal:history")
     return render(
@@ -147,7 +154,7 @@ def synthesis_delete(request, synthesis_id):
         {
             "title": "Delete this synthesis?",
             "item": synthesis.text,
-            "consequence": "It disappears from your history and its audio is "
+            "consequence": "It disappears from your history (with its repeats) and its audio is "
             "removed unless someone else's history still uses it.",
             "cancel_url": "portal:history",
         },

@@ -125,7 +125,7 @@ def test_portal_pages_send_a_csp_and_run_no_inline_script(user, path):
     assert_csp_page(client.get(path))
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/"])
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/accounts/signup/"])
 def test_public_pages_send_a_csp(path):
     assert_csp_page(Client().get(path))
 
