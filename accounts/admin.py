@@ -4,6 +4,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from synthesis.admin.actions import ModerationAdminMixin
+from synthesis.admin.display import CompactChangeList
 from synthesis.services.quota import character_limit, period_start
 
 from .forms import AdminLoginForm
@@ -14,7 +15,7 @@ admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
-class UserAdmin(ModerationAdminMixin, BaseUserAdmin):
+class UserAdmin(CompactChangeList, ModerationAdminMixin, BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         ("Quota", {"fields": ("monthly_character_limit",)}),
@@ -65,7 +66,7 @@ class RevokedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(CompactChangeList, admin.ModelAdmin):
     list_display = [
         "prefix",
         "name",

@@ -213,6 +213,7 @@ class EngineIdentity(models.Model):
     registered_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "engine identities"
         constraints = [
             models.UniqueConstraint(
                 fields=["engine", "identity", "host"], name="engine_identity_per_host"

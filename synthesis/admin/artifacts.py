@@ -10,10 +10,12 @@ from django.utils.html import format_html
 from synthesis.admin.actions import ModerationActionForm, ModerationAdminMixin
 from synthesis.admin.audio import artifact_audio_url
 from synthesis.admin.display import (
+    CompactChangeList,
     FingerprintSearchMixin,
     ReadOnlyAdmin,
     audio_player,
     pretty_json,
+    seconds,
     short,
 )
 from synthesis.models import (
@@ -26,15 +28,15 @@ from synthesis.services.errors import ServiceError
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(ModerationAdminMixin, FingerprintSearchMixin, ReadOnlyAdmin):
+class ArtifactAdmin(
+    CompactChangeList, ModerationAdminMixin, FingerprintSearchMixin, ReadOnlyAdmin
+):
     list_display = [
         "short_fingerprint",
         "status",
-        "engine",
         "text_preview",
-        "duration_s",
-        "engine_seconds",
-        "attempts",
+        "duration",
+        "engine_time",
         "hit_count",
         "created_at",
         "player",
@@ -79,6 +81,14 @@ class ArtifactAdmin(ModerationAdminMixin, FingerprintSearchMixin, ReadOnlyAdmin)
     @admin.display(description="text")
     def text_preview(self, obj):
         return short(obj.text)
+
+    @admin.display(description="audio length", ordering="duration_s")
+    def duration(self, obj):
+        return seconds(obj.duration_s)
+
+    @admin.display(description="engine time", ordering="engine_seconds")
+    def engine_time(self, obj):
+        return seconds(obj.engine_seconds)
 
     @admin.display(description="audio")
     def player(self, obj):
@@ -126,7 +136,7 @@ def block_artifacts_of_selected(modeladmin, request, queryset):
 
 
 @admin.register(SynthesisRequest)
-class SynthesisRequestAdmin(FingerprintSearchMixin, ReadOnlyAdmin):
+class SynthesisRequestAdmin(CompactChangeList, FingerprintSearchMixin, ReadOnlyAdmin):
     fingerprint_lookup = "artifact__fingerprint"
     action_form = ModerationActionForm
     actions = [block_artifacts_of_selected]
@@ -136,11 +146,9 @@ class SynthesisRequestAdmin(FingerprintSearchMixin, ReadOnlyAdmin):
         "text_preview",
         "cache",
         "artifact_status",
-        "channel",
-        "engine",
         "voice_ref",
         "characters",
-        "latency_ms",
+        "answered_in",
         "player",
     ]
     list_filter = [
@@ -184,6 +192,12 @@ class SynthesisRequestAdmin(FingerprintSearchMixin, ReadOnlyAdmin):
     def text_preview(self, obj):
         return short(obj.text)
 
+    @admin.display(description="answered in", ordering="latency_ms")
+    def answered_in(self, obj):
+        # A miss answers once its engine run is queued: this is not the engine's time.
+        queued = " (queued)" if obj.cache == SynthesisRequest.Cache.MISS else ""
+        return f"{obj.latency_ms:.0f} ms{queued}"
+
     @admin.display(description="status", ordering="artifact__status")
     def artifact_status(self, obj):
         return obj.artifact.status
@@ -202,10 +216,10 @@ class SynthesisRequestAdmin(FingerprintSearchMixin, ReadOnlyAdmin):
     def timings(self, obj):
         artifact = obj.artifact
         return format_html(
-            "attempts {}, engine {} s, audio {} s; started {}, finished {}",
+            "attempts {}, engine {}, audio {}; started {}, finished {}",
             artifact.attempts,
-            artifact.engine_seconds if artifact.engine_seconds is not None else "-",
-            artifact.duration_s if artifact.duration_s is not None else "-",
+            seconds(artifact.engine_seconds),
+            seconds(artifact.duration_s),
             artifact.started_at or "-",
             artifact.finished_at or "-",
         )

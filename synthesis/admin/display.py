@@ -22,6 +22,18 @@ def pretty_json(value) -> str:
     )
 
 
+def seconds(value: float | None) -> str:
+    """Engine and audio seconds as people read them: 68.29686990100004 -> 68.30 s."""
+    return "-" if value is None else f"{value:.2f} s"
+
+
+class CompactChangeList:
+    """Lists that fit a 1280 px screen: small players, wrapped texts."""
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+
 def short(text: str, length: int = 60) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 

@@ -8,7 +8,9 @@ from synthesis.admin.actions import ModerationAdminMixin
 from synthesis.admin.audio import voice_audio_url
 from synthesis.admin.display import (
     BlockedFilter,
+    CompactChangeList,
     audio_player,
+    seconds,
 )
 from synthesis.models import (
     Voice,
@@ -16,14 +18,14 @@ from synthesis.models import (
 
 
 @admin.register(Voice)
-class VoiceAdmin(ModerationAdminMixin, admin.ModelAdmin):
+class VoiceAdmin(CompactChangeList, ModerationAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_display = [
         "name",
         "owner",
         "kind",
         "listed",
-        "duration_s",
+        "duration",
         "short_sha",
         "created_at",
         "blocked_at",
@@ -50,6 +52,10 @@ class VoiceAdmin(ModerationAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # voices are uploaded with consent through the API or portal
+
+    @admin.display(description="length", ordering="duration_s")
+    def duration(self, obj):
+        return seconds(obj.duration_s)
 
     @admin.display(description="audio sha256", ordering="audio_sha256")
     def short_sha(self, obj):
