@@ -15,13 +15,18 @@ PRODUCT = "Echo TTS"
 def wait_until_ready(
     base_url: str, worker_ready_file: Path, children, timeout: float = 300
 ) -> bool:
-    """True once /readyz answers 200 (database, cache, broker) and the worker has said
-    it is ready; False if a child exited or the time ran out."""
+    """True once /readyz answers 200 (database, cache, broker), the worker consumes
+    and has its engine loaded; False if a child exited or the time ran out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):
             return False
-        if worker_ready_file.exists() and _answers(base_url + "readyz"):
+        engine_loaded = Path(f"{worker_ready_file}.engine")
+        if (
+            worker_ready_file.exists()
+            and engine_loaded.exists()
+            and _answers(base_url + "readyz")
+        ):
             return True
         time.sleep(0.3)
     return False

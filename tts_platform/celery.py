@@ -23,11 +23,18 @@ def _warm_up_engine(**_kwargs) -> None:
         active_engine().warm_up()
     except Exception:
         logging.getLogger(__name__).exception("engine warm-up failed")
+    _touch_ready_file(".engine")
 
 
 @worker_ready.connect
 def _announce_ready(**_kwargs) -> None:
-    """`make run` prints its banner once the worker answers: it waits for this file."""
+    _touch_ready_file("")
+
+
+def _touch_ready_file(suffix: str) -> None:
+    """`make run` prints its banner once the worker consumes (the file) and a pool
+    process has loaded the engine (the file + ".engine"), so the first request after
+    the banner does not wait for a model to load."""
     ready_file = os.environ.get("TTS_WORKER_READY_FILE")
     if ready_file:
-        Path(ready_file).touch()
+        Path(ready_file + suffix).touch()

@@ -142,6 +142,7 @@ def main() -> int:
         env.setdefault("LOG_LEVEL", "WARNING")
     ready_file = VAR / "worker.ready"
     ready_file.unlink(missing_ok=True)
+    Path(f"{ready_file}.engine").unlink(missing_ok=True)
     env["TTS_WORKER_READY_FILE"] = str(ready_file)
     port = env.get("PORT", "8000")
     base_url = f"http://127.0.0.1:{port}/"
@@ -160,6 +161,7 @@ def main() -> int:
         if embedded is not None:
             _stop_embedded_redis(embedded)
         ready_file.unlink(missing_ok=True)
+        Path(f"{ready_file}.engine").unlink(missing_ok=True)
 
     _stop_on_signals()
     try:

@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "TTS platform API",
+    "TITLE": "Echo TTS API",
     "DESCRIPTION": "Text to speech that never pays twice for the same audio.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -204,7 +204,7 @@ def speech_audio(request, synthesis: SynthesisRequest, fmt: str) -> HttpResponse
 
 
 def _model(model_id: str) -> dict:
-    return {"id": model_id, "object": "model", "created": 0, "owned_by": "tts-platform"}
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "echo-tts"}
 
 
 def model_ids() -> list[str]:
