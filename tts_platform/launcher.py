@@ -138,8 +138,7 @@ def main() -> int:
     # Quiet by default: warnings and errors, API requests in the access log; no banners,
     # no polling or static lines, no per-task lines. LOG_LEVEL=debug shows everything.
     quiet = env.get("LOG_LEVEL", "").lower() != "debug"
-    if quiet:
-        env.setdefault("LOG_LEVEL", "WARNING")
+    env["LOG_LEVEL"] = env.get("LOG_LEVEL", "WARNING" if quiet else "DEBUG").upper()
     ready_file = VAR / "worker.ready"
     ready_file.unlink(missing_ok=True)
     Path(f"{ready_file}.engine").unlink(missing_ok=True)
@@ -193,6 +192,9 @@ def main() -> int:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("make run: a part stopped unexpectedly; stopping the rest.")
+        return 1
+    except subprocess.CalledProcessError as error:
+        print(f"make run: {' '.join(error.cmd[1:])} failed; see the messages above.")
         return 1
     except KeyboardInterrupt:
         print("\nStopping …", flush=True)

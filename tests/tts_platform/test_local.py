@@ -44,6 +44,13 @@ def test_manage_py_finds_the_local_secret_key_and_database():
     assert str(ROOT / "var" / "db.sqlite3") in out
 
 
+def test_log_level_is_accepted_in_lower_case():
+    env = {**_bare_env(), "LOG_LEVEL": "debug"}
+    subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, check=True
+    )
+
+
 def _local_paths(monkeypatch, var: Path) -> None:
     monkeypatch.setattr(local, "REDIS_RUN_DIR", var / "redis")
     monkeypatch.setattr(local, "REDIS_RDB", var / "redis.rdb")
