@@ -19,6 +19,9 @@ from tests.support.worker import (
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The browser fixtures (`browser`, `new_page`) for the portal's and the admin's tests.
+pytest_plugins = ["tests.support.chromium"]
+
 # The live_server's listen backlog is 10 connections: the concurrency tests open 32 or
 # more at once, and past the backlog the kernel resets connections before Django sees
 # them. A production server (gunicorn) has a backlog of 2048.

@@ -1,5 +1,6 @@
-"""Playwright fixtures: Debian's Chromium (no browser download), one browser per session,
-a fresh context (cookies, storage) per user."""
+"""Playwright fixtures for every browser test (portal and admin), loaded once from
+tests/conftest.py so one session has one Playwright: Debian's Chromium (no browser
+download), one browser per session, a fresh context (cookies, storage) per user."""
 
 from __future__ import annotations
 
