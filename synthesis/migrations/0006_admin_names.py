@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0004_moderation_blocks_and_audit'),
+        ('synthesis', '0005_segments'),
     ]
 
     operations = [
