@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0005_segments'),
+        ('synthesis', '0006_security_limits'),
     ]
 
     operations = [
