@@ -10,12 +10,6 @@ from synthesis.services import syntheses
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def portal(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_the_landing_says_what_the_product_does(client):
     page = client.get("/").content.decode()
     assert "Type text, get speech." in page

@@ -9,12 +9,6 @@ from synthesis.services.previews import PREVIEW_USERNAME
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def portal(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_voices_page_lists_builtin_voices_with_language_and_accent(portal):
     page = portal.get("/voices/").content.decode()
     assert "Built-in voices" in page
