@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0006_security_limits'),
+        ('synthesis', '0007_artifact_lease'),
     ]
 
     operations = [
