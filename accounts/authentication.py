@@ -1,7 +1,6 @@
 from rest_framework import authentication, exceptions
 
-from .selectors import api_key_by_plaintext
-from .services import api_key_touch
+from .key_cache import api_key_authenticate
 
 _SCHEMES = (b"bearer", b"token")
 
@@ -19,10 +18,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = parts[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
-        api_key = api_key_by_plaintext(key=key)
+        api_key = api_key_authenticate(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        api_key_touch(api_key=api_key)
         request.api_key = api_key
         return api_key.user, api_key
 

@@ -7,9 +7,13 @@ from .models import ApiKey, User
 
 
 def api_key_by_plaintext(*, key: str) -> ApiKey | None:
+    return api_key_by_hash(key_hash=hash_key(key))
+
+
+def api_key_by_hash(*, key_hash: str) -> ApiKey | None:
     return (
         ApiKey.objects.select_related("user")
-        .filter(key_hash=hash_key(key), revoked_at__isnull=True, user__is_active=True)
+        .filter(key_hash=key_hash, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
 

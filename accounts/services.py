@@ -72,9 +72,14 @@ def _api_key_insert(*, user: User, name: str) -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
+    """Revoked at once in this process; other processes forget the key within
+    API_KEY_CACHE_SECONDS (accounts/key_cache.py)."""
+    from .key_cache import api_key_forget
+
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    api_key_forget(key_hash=api_key.key_hash)
 
 
 def api_key_touch(*, api_key: ApiKey) -> None:

@@ -10,7 +10,12 @@ dead gunicorn/celery children marked by hand, while GPU workers run on other hos
 recycled process loses nothing it already counted.
 
 The services call the small functions below, one place each; a Redis failure only
-loses a sample, never fails a request.
+loses a sample, never fails a request. Within an HTTP request every write is held back
+and sent by RequestTimingMiddleware in one pipelined call at the end (one round trip
+per request); outside a request (workers, commands) each call sends at once.
+
+Artifact hit counts travel the same way: counted here in Redis, added to the artifact
+rows by a periodic task (synthesis/services/hit_counts.py), so a hit writes no row.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hmac
 import json
 import logging
 import time
+from contextvars import ContextVar
 from functools import cache
 
 from django.conf import settings
@@ -30,6 +36,9 @@ from tts_platform.errors import error_response
 logger = logging.getLogger(__name__)
 
 PREFIX = "tts:metrics:v1:"
+# Hits per artifact id, and the Unix time of each artifact's latest hit.
+HIT_COUNTS = "tts:hits:v1:count"
+HIT_LAST = "tts:hits:v1:last"
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 ENGINE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 CELERY_QUEUES = ("gpu", "cpu", "default")
@@ -101,10 +110,23 @@ def _observe(pipe, name: str, value: float, **labels: str) -> None:
     pipe.hincrbyfloat(key, f"{field}|sum", value)
 
 
+# The writes held back while an HTTP request runs (None outside of one).
+_pending: ContextVar[list | None] = ContextVar("tts_metrics_pending", default=None)
+
+
 def _send(fill) -> None:
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(fill)
+        return
+    _execute([fill])
+
+
+def _execute(fills) -> None:
     try:
         pipe = _redis().pipeline(transaction=False)
-        fill(pipe)
+        for fill in fills:
+            fill(pipe)
         pipe.execute()
     except Exception:  # metrics must never fail the work they measure
         logger.debug("metrics not recorded", exc_info=True)
@@ -143,24 +165,41 @@ def engine_run(
     _send(fill)
 
 
-def request_timed(*, endpoint: str, seconds: float) -> None:
-    _send(
-        lambda pipe: _observe(pipe, "tts_request_seconds", seconds, endpoint=endpoint)
-    )
+def artifact_hit(*, artifact_id: int) -> None:
+    """One hit of an artifact (folded into Artifact.hit_count and last_hit_at)."""
+    now = int(time.time())
+
+    def fill(pipe):
+        pipe.hincrby(HIT_COUNTS, str(artifact_id), 1)
+        pipe.hset(HIT_LAST, str(artifact_id), now)
+
+    _send(fill)
 
 
 class RequestTimingMiddleware:
-    """Times every request, labelled by its URL route (bounded cardinality)."""
+    """Times every request, labelled by its URL route (bounded cardinality), and sends
+    the request's metric writes in one pipelined call."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         started = time.perf_counter()
-        response = self.get_response(request)
+        pending: list = []
+        token = _pending.set(pending)
+        try:
+            response = self.get_response(request)
+        finally:
+            _pending.reset(token)
         match = getattr(request, "resolver_match", None)
         endpoint = "/" + match.route if match and match.route else "unmatched"
-        request_timed(endpoint=endpoint, seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        pending.append(
+            lambda pipe: _observe(
+                pipe, "tts_request_seconds", seconds, endpoint=endpoint
+            )
+        )
+        _execute(pending)
         return response
 
 

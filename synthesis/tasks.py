@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from synthesis.services import joins, runs
+from synthesis.services import hit_counts, joins, runs
 
 # A little past the lease's end, so the retried delivery finds it lapsed.
 LEASE_MARGIN_S = 0.5
@@ -42,3 +42,8 @@ def artifact_sweep_task() -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def artifact_join_task(artifact_id: int) -> None:
     joins.artifact_join(artifact_id=artifact_id)
+
+
+@shared_task
+def hit_counts_fold_task() -> int:
+    return hit_counts.hit_counts_fold()

@@ -178,6 +178,9 @@ TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 # audio files up to 20 MB; synthesis/api/uploads.py).
 TTS_MAX_BODY_BYTES = env.int("TTS_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TTS_MAX_BODY_BYTES
+# Seconds a web process remembers an API key (accounts/key_cache.py): a revocation
+# reaches the other processes within this time. 0 looks every key up every time.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -324,6 +327,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-artifacts": {
         "task": "synthesis.tasks.artifact_sweep_task",
         "schedule": TTS_SWEEP_INTERVAL,
+    },
+    # Hits are counted in Redis on the hot path and added to the artifacts here.
+    "fold-hit-counts": {
+        "task": "synthesis.tasks.hit_counts_fold_task",
+        "schedule": 30.0,
     },
 }
 

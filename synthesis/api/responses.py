@@ -22,7 +22,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
-from synthesis import storage
+from synthesis import cache, storage
 from synthesis.audio import formats
 from synthesis.models import Artifact, Voice
 from synthesis.run_errors import public_message
@@ -143,6 +143,9 @@ def artifact_audio_check(artifact: Artifact, *, allow_blocked: bool = False) -> 
     if status == Artifact.Status.PURGED or not artifact.audio_name:
         raise Gone("audio_removed", "This audio was removed.")
     if not storage.exists(artifact.audio_name):
+        # Lost behind the platform's back: the hit path trusts the pointer (no stat per
+        # hit), so drop it; the next request finds the artifact in Postgres and re-runs.
+        cache.pointer_delete(artifact.fingerprint)
         raise Gone("audio_missing", "The audio file is gone.")
 
 

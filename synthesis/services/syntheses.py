@@ -7,6 +7,7 @@ enqueues the engine run; everyone else is a hit or joins the run in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from synthesis.engines import Engine, EngineUnavailable, get_engine
 from synthesis.models import Artifact, SynthesisRequest
 
 from . import quota, runs, scripts
-from .artifacts import ArtifactRow, artifact_get_or_claim, count_hit
+from .artifacts import ArtifactRow, artifact_get_or_claim
 from .errors import InvalidInput, Unavailable
 from .voices import ResolvedVoice, voice_resolve
 
@@ -252,31 +253,41 @@ def render_params(engine: Engine, data: SynthesisInput) -> dict:
 
 
 def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float):
+    """A hit from the Redis pointer: one primary-key SELECT and the history INSERT.
+
+    The pointer proves the file: it is written only after the audio is stored, and
+    every path that removes audio (delete, purge, moderation) removes the pointer too;
+    a file lost behind the platform's back is noticed when its audio is fetched, which
+    drops the pointer. What the pointer cannot prove is that the artifact was not
+    blocked or purged since (a pointer re-warmed by a request racing a block, or a
+    pointer delete lost while Redis was down), so the row is read: a plain indexed
+    SELECT, no lock and no write, which the answer needs anyway. The hit is counted in
+    Redis, so hits of one popular text never queue on its row."""
     if pointer is None:
         return None
-    if storage.exists(pointer.audio_name):
-        with transaction.atomic():
-            quota.quota_charge(
-                user=record["user"], characters=record["characters"], miss=False
-            )
-            request = SynthesisRequest.objects.create(
-                artifact_id=pointer.artifact_id,
-                cache=Outcome.HIT,
-                latency_ms=_ms_since(started),
-                **record,
-            )
-            # Counting the hit also proves the pointer is current: the artifact still
-            # exists, has this fingerprint and was not purged or blocked since. It
-            # comes last so the artifact's row lock is held only until the commit,
-            # not while the history row is written (repeats of one text queue on it).
-            if count_hit(
-                Artifact.objects.filter(pk=pointer.artifact_id, fingerprint=fingerprint)
-            ):
-                return request
-            transaction.set_rollback(True)
-    # A stale pointer (file gone, artifact gone or changed): drop it, ask Postgres.
-    cache.pointer_delete(fingerprint)
-    return None
+    artifact = (
+        Artifact.objects.defer("inputs")
+        .filter(pk=pointer.artifact_id, fingerprint=fingerprint)
+        .first()
+    )
+    if artifact is None or artifact.status != Status.SUCCEEDED:
+        # A stale pointer (artifact gone, blocked, purged): drop it, ask Postgres.
+        cache.pointer_delete(fingerprint)
+        return None
+    # Hits are free unless TTS_QUOTA_CHARGE_HITS: only then is a transaction needed.
+    charged = settings.TTS_QUOTA_CHARGE_HITS
+    with transaction.atomic() if charged else contextlib.nullcontext():
+        quota.quota_charge(
+            user=record["user"], characters=record["characters"], miss=False
+        )
+        request = SynthesisRequest.objects.create(
+            artifact=artifact,
+            cache=Outcome.HIT,
+            latency_ms=_ms_since(started),
+            **record,
+        )
+    metrics.artifact_hit(artifact_id=artifact.pk)
+    return request
 
 
 def _ms_since(started: float) -> float:

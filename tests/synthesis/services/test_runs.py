@@ -31,11 +31,18 @@ def test_a_flushed_cache_still_hits_from_postgres_and_rewarms(api, results_redis
     assert audio_bytes(api, second.json()) == audio_bytes(api, first)
 
 
-def test_a_pointer_to_a_deleted_file_produces_the_audio_again_once(api):
+def test_a_lost_file_is_noticed_on_download_and_produced_again_once(api, results_redis):
     first = synthesize(api, text="My file will vanish.").json()
     artifact = Artifact.objects.get()
     original = storage.open_file(artifact.audio_name).read()
     storage.delete(artifact.audio_name)
+
+    # The pointer proves the file to the hit path (no stat per hit) ...
+    hit = synthesize(api, text="My file will vanish.").json()
+    assert hit["cache"] == "hit"
+    # ... until a download finds it gone and drops the pointer.
+    assert api.get(hit["audio_url"]).status_code == 410
+    assert not results_redis.exists(cache.pointer_key(artifact.fingerprint))
 
     again = synthesize(api, text="My file will vanish.")
     assert again.status_code == 200
