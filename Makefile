@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=tts_platform.settings_test
 
-.PHONY: run superuser test test-fast install install-dev lint fmt typecheck migrations-check check worker worker-gpu bench clean browser
+.PHONY: run superuser test test-fast install install-dev lint fmt typecheck migrations-check check worker worker-gpu bench clean browser nginx wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,13 +55,22 @@ check: lint typecheck migrations-check
 browser:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
-test: check browser
+# The X-Accel-Redirect tests start a real nginx in front of the test server. RUNLEVEL=1
+# keeps the package from starting the system nginx on port 80.
+nginx:
+	test -x /usr/sbin/nginx || (apt-get update && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends nginx-light)
+
+# The HTTP benchmarks load the server with wrk (a C load generator).
+wrk:
+	test -x /usr/bin/wrk || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk)
+
+test: check browser nginx
 	mkdir -p var
 	$(TEST_ENV) $(BIN)/python -m pytest
 
 # Everything but the tests that need the Celery worker or a browser: the inner loop.
 # By file, so each test module's model and fixtures load in one process only.
-test-fast: check
+test-fast: check nginx
 	mkdir -p var
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile -m "not worker and not browser and not gpu"
 
@@ -73,7 +82,7 @@ worker-gpu: install
 	$(BIN)/python -m celery -A tts_platform worker -Q gpu --concurrency 1 --prefetch-multiplier 1 -l info
 
 # Needs DATABASE_URL, REDIS_URL and CELERY_BROKER_URL: the benchmarks wipe them.
-bench: install-dev
+bench: install-dev wrk nginx
 	mkdir -p var bench/results
 	$(BIN)/python bench/fingerprint_cost.py
 	$(BIN)/python bench/hit_vs_bare.py

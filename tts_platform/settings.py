@@ -150,14 +150,55 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
+# Audio, derived formats, voice clips and GLM-TTS voice features: MEDIA_ROOT, or any
+# S3-compatible object store with STORAGE_URL=s3://bucket[/prefix] (AWS_* below).
+STORAGE_URL = env.str("STORAGE_URL", default="")
+# Workers' read-through copies of stored objects they need as files (prompt clips).
+TTS_STORAGE_CACHE_DIR = env.path(
+    "TTS_STORAGE_CACHE_DIR", default=VAR_DIR / "storage-cache"
+)
+# Object storage only: answer audio downloads with a redirect to a presigned URL.
+TTS_AUDIO_PRESIGNED_REDIRECT = env.bool("TTS_AUDIO_PRESIGNED_REDIRECT", default=False)
+
+
+def _object_storage(url: str) -> dict:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ImproperlyConfigured("STORAGE_URL must look like s3://bucket[/prefix]")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": parts.netloc,
+            "location": parts.path.strip("/"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            # Names are content-addressed: the same name is the same bytes.
+            "file_overwrite": True,
+            "default_acl": None,
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _object_storage(STORAGE_URL)
+    if STORAGE_URL
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Behind nginx: stored audio is answered with `X-Accel-Redirect: <prefix>/<name>` and
+# nginx sends the file from an internal location (docs/deploy.md). Empty: Django sends it.
+TTS_AUDIO_ACCEL_PREFIX = env.str("TTS_AUDIO_ACCEL_PREFIX", default="")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -17,8 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import IO, Literal
+from urllib.parse import quote
 
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
@@ -85,11 +93,28 @@ def serve_audio(
     filename: str,
     as_attachment: bool = False,
 ) -> HttpResponseBase:
-    size = storage.size(name)
     response: HttpResponseBase
     if _etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponse(status=304)
+    elif settings.TTS_AUDIO_ACCEL_PREFIX:
+        # The front proxy sends the bytes (and answers Range) from an internal
+        # location, after the checks the caller made (docs/deploy.md "nginx").
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = (
+            settings.TTS_AUDIO_ACCEL_PREFIX.rstrip("/") + "/" + quote(name)
+        )
+    elif settings.TTS_AUDIO_PRESIGNED_REDIRECT and not storage.is_local():
+        # The object store sends the bytes (and answers Range) from a presigned URL.
+        response = HttpResponseRedirect(
+            storage.presigned_url(
+                name,
+                content_type=content_type,
+                disposition=content_disposition_header(as_attachment, filename)
+                or "inline",
+            )
+        )
     else:
+        size = storage.size(name)
         wanted = request.headers.get("Range")
         byte_range = _parse_range(wanted, size) if wanted else None
         if wanted and request.headers.get("If-Range") not in (None, etag):
@@ -113,7 +138,11 @@ def serve_audio(
             response["Content-Length"] = str(end - start + 1)
     response["ETag"] = etag
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["Cache-Control"] = (
+        "private, no-store"  # a presigned URL expires; the audio behind it does not
+        if isinstance(response, HttpResponseRedirect)
+        else "private, max-age=31536000, immutable"
+    )
     # Never None here: there is always a file name.
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment, filename) or "inline"

@@ -322,7 +322,9 @@ def engine_voice_input(voice_part: dict) -> VoiceInput:
     sha = voice_part["audio_sha256"]
     return VoiceInput(
         kind="prompt",
-        audio_path=storage.local_path(storage.voice_clip_name(sha)),
+        # A worker may share no filesystem with the web: the clip comes through the
+        # storage API into a local read-through copy.
+        audio_path=storage.local_copy(storage.voice_clip_name(sha), sha256=sha),
         audio_sha256=sha,
         prompt_text=voice_part["prompt_text"],
     )

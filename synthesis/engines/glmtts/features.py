@@ -138,5 +138,5 @@ class VoiceFeatureCache:
 
         try:
             storage.write_atomic(storage_name(key), encode(features))
-        except OSError as exc:  # the memory level still saves the next request
+        except Exception as exc:  # the memory level still saves the next request
             logger.warning("could not store voice features %s: %s", key, exc)
