@@ -234,6 +234,31 @@ def _start(env: dict, log, *args: str) -> subprocess.Popen:
     )
 
 
+def gunicorn(
+    env: dict, *, port: int, workers: int, threads: int, log
+) -> subprocess.Popen:
+    """A further gunicorn like the platform's, e.g. with other settings on the same
+    database (bench/audio_serving.py)."""
+    return _start(
+        env, log, "gunicorn", "tts_platform.wsgi", "-w", str(workers),
+        "-k", "gthread", "--threads", str(threads),
+        "-b", f"127.0.0.1:{port}", "--keep-alive", "30",
+    )  # fmt: skip
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_ready(base: str, web: subprocess.Popen) -> None:
+    _wait_ready(base, web)
+
+
 def _wait_ready(base: str, web: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -9,7 +10,11 @@ FIRST_PORT, LAST_PORT = 8215, 8299
 
 
 def free_port() -> int:
-    for port in range(FIRST_PORT, LAST_PORT + 1):
+    # Parallel test processes (pytest-xdist gw0, gw1 ...) start from different ports,
+    # so two of them do not pick the same free port at the same moment.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = FIRST_PORT + 20 * (int(worker) % 4 if worker.isdigit() else 0)
+    for port in [*range(start, LAST_PORT + 1), *range(FIRST_PORT, start)]:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))

@@ -1,0 +1,170 @@
+"""Benchmark 5: the same stored WAV served through Django against through nginx with
+X-Accel-Redirect (Django makes the checks, nginx sends the file), side by side, wrk.
+
+Two gunicorns like `make run`'s on one database and media folder: one sends the bytes
+itself, the other answers with X-Accel-Redirect behind a real nginx (the configuration
+of docs/deploy.md, `tests/support/nginx.py`). The two alternate in 8 s rounds with 16
+connections. Afterwards the artifact is blocked: nginx must then answer 410 as well.
+Usage: .venv/bin/python bench/audio_serving.py [--port 8791]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import (  # noqa: E402
+    IMG,
+    RESULTS,
+    Http,
+    gunicorn,
+    machine,
+    running_platform,
+    save,
+    stop,
+    wait_ready,
+)
+from wrk_run import wrk  # noqa: E402
+
+from tests.support.nginx import nginx_in_front  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+
+# About 4.8 s of speech: a WAV of about 230 KB at 24 kHz.
+TEXT = (
+    "Stored audio is read from disk and sent to the client: the same bytes, "
+    "whichever process sends them, for every listener who asks."
+)
+PREFIX = "/_media"
+KINDS = ("django", "nginx")
+
+
+def fetch(url: str, key: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--port", type=int, default=8791)
+    args = parser.parse_args()
+    name = "audio_serving"
+    rounds: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+
+    with running_platform(name, web_workers=2, threads=8, port=args.port) as running:
+        base, key, staff = running.base, running.key, running.staff_key
+        status, _, body = Http(base, key).json(
+            "POST", "/api/v1/syntheses?wait=30", {"text": TEXT}
+        )
+        assert status == 200 and body["status"] == "succeeded", body
+        path = body["audio_url"]
+        accel_port = free_port()
+        log = open(RESULTS / name / "accel-server.log", "w")  # noqa: SIM115
+        accel_web = gunicorn(
+            {**running.env, "TTS_AUDIO_ACCEL_PREFIX": PREFIX},
+            port=accel_port,
+            workers=2,
+            threads=8,
+            log=log,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{accel_port}", accel_web)
+            with nginx_in_front(
+                f"127.0.0.1:{accel_port}",
+                media_root=running.env["MEDIA_ROOT"],
+                prefix=PREFIX,
+            ) as front:
+                urls = {"django": base + path, "nginx": front + path}
+                _, direct = fetch(urls["django"], key)
+                _, proxied = fetch(urls["nginx"], key)
+                assert direct == proxied and direct[:4] == b"RIFF"
+                for kind in KINDS:  # warm-up
+                    wrk(urls[kind], seconds=2, key=key)
+                for round_ in range(args.rounds):
+                    order = KINDS if round_ % 2 == 0 else KINDS[::-1]
+                    for kind in order:
+                        figures = wrk(
+                            urls[kind],
+                            seconds=args.seconds,
+                            connections=args.connections,
+                            key=key,
+                        )
+                        print(kind, json.dumps(figures), flush=True)
+                        rounds[kind].append(figures)
+                status, _, _ = Http(base, staff).json(
+                    "POST",
+                    "/api/v1/moderation/blocks",
+                    {
+                        "target": "artifact",
+                        "id": body["fingerprint"],
+                        "reason": "x",
+                    },
+                )
+                assert status == 201, status
+                blocked = fetch(urls["nginx"], key)[0]
+        finally:
+            stop(accel_web)
+            log.close()
+
+    result = {
+        "machine": machine(),
+        "connections": args.connections,
+        "gunicorn": "2 workers x 8 threads (gthread)",
+        "wav_bytes": len(direct),
+        "blocked_through_nginx": blocked,
+    }
+    for kind, runs in rounds.items():
+        requests = sum(r["requests"] for r in runs)
+        seconds = sum(r["seconds"] for r in runs)
+        result[kind] = {
+            "requests": requests,
+            "requests_per_s": round(requests / seconds, 1),
+            "p50": round(statistics.median(r["p50"] for r in runs), 2),
+            "p99": round(statistics.median(r["p99"] for r in runs), 2),
+            "errors": sum(r["errors"] for r in runs),
+            "rounds": runs,
+        }
+    result["nginx_over_django_throughput"] = round(
+        result["nginx"]["requests_per_s"] / result["django"]["requests_per_s"], 1
+    )
+    save(name, result)
+    plot(result)
+
+
+def plot(result: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["Django", "nginx X-Accel-Redirect"]
+    colors = ["tab:gray", "tab:green"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.bar(labels, [result[k]["requests_per_s"] for k in KINDS], color=colors)
+    left.set_yscale("log")
+    left.set_ylabel("requests/s (log)")
+    left.set_title(f"Throughput, {result['wav_bytes'] // 1000} KB WAV")
+    right.bar(labels, [result[k]["p50"] for k in KINDS], color=colors)
+    right.set_yscale("log")
+    right.set_ylabel("p50 latency (ms, log)")
+    right.set_title(f"Median latency (wrk, {result['connections']} connections)")
+    fig.tight_layout()
+    IMG.mkdir(parents=True, exist_ok=True)
+    fig.savefig(IMG / "bench-audio-serving.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
