@@ -89,6 +89,7 @@ bench: install-dev wrk nginx
 	$(BIN)/python bench/herd.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/audio_serving.py
 
 clean:
 	rm -rf $(VENV) var

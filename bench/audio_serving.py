@@ -3,8 +3,8 @@ X-Accel-Redirect (Django makes the checks, nginx sends the file), side by side, 
 
 Two gunicorns like `make run`'s on one database and media folder: one sends the bytes
 itself, the other answers with X-Accel-Redirect behind a real nginx (the configuration
-of docs/deploy.md, `tests/support/nginx.py`). The two alternate in 8 s rounds with 16
-connections. Afterwards the artifact is blocked: nginx must then answer 410 as well.
+of docs/deploy.md, `tests/support/nginx.py`). For reference, the same nginx also sends
+the file with no check at all. The kinds alternate in 8 s rounds with 16 connections. Afterwards the artifact is blocked: nginx must then answer 410 as well.
 Usage: .venv/bin/python bench/audio_serving.py [--port 8791]
 """
 
@@ -42,7 +42,14 @@ TEXT = (
     "whichever process sends them, for every listener who asks."
 )
 PREFIX = "/_media"
-KINDS = ("django", "nginx")
+KINDS = ("django", "nginx", "static")
+# For reference only, not part of the deployment: nginx sending the same file with no
+# check at all (no Django request), what the bytes alone cost.
+STATIC = """
+        location /_static/ {{
+            alias {media_root}/;
+        }}
+"""
 
 
 def fetch(url: str, key: str) -> tuple[int, bytes]:
@@ -86,15 +93,23 @@ def main() -> None:
                 f"127.0.0.1:{accel_port}",
                 media_root=running.env["MEDIA_ROOT"],
                 prefix=PREFIX,
+                extra_locations=STATIC.format(media_root=running.env["MEDIA_ROOT"]),
             ) as front:
-                urls = {"django": base + path, "nginx": front + path}
+                fingerprint = body["fingerprint"]
+                audio_name = f"audio/{fingerprint[:2]}/{fingerprint}.wav"
+                urls = {
+                    "django": base + path,
+                    "nginx": front + path,
+                    "static": f"{front}/_static/{audio_name}",
+                }
                 _, direct = fetch(urls["django"], key)
                 _, proxied = fetch(urls["nginx"], key)
                 assert direct == proxied and direct[:4] == b"RIFF"
+                assert fetch(urls["static"], key)[1] == direct
                 for kind in KINDS:  # warm-up
                     wrk(urls[kind], seconds=2, key=key)
                 for round_ in range(args.rounds):
-                    order = KINDS if round_ % 2 == 0 else KINDS[::-1]
+                    order = KINDS[round_ % 3 :] + KINDS[: round_ % 3]
                     for kind in order:
                         figures = wrk(
                             urls[kind],
@@ -137,9 +152,10 @@ def main() -> None:
             "errors": sum(r["errors"] for r in runs),
             "rounds": runs,
         }
-    result["nginx_over_django_throughput"] = round(
-        result["nginx"]["requests_per_s"] / result["django"]["requests_per_s"], 1
-    )
+    for kind in ("nginx", "static"):
+        result[f"{kind}_over_django_throughput"] = round(
+            result[kind]["requests_per_s"] / result["django"]["requests_per_s"], 1
+        )
     save(name, result)
     plot(result)
 
@@ -150,8 +166,8 @@ def plot(result: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = ["Django", "nginx X-Accel-Redirect"]
-    colors = ["tab:gray", "tab:green"]
+    labels = ["Django", "nginx X-Accel-Redirect", "nginx, no check"]
+    colors = ["tab:gray", "tab:green", "tab:olive"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.bar(labels, [result[k]["requests_per_s"] for k in KINDS], color=colors)
     left.set_yscale("log")

@@ -29,37 +29,56 @@ def table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def hit_vs_bare(r: dict, spread: dict | None = None) -> str:
-    rows = []
-    for run in (r, spread):
-        if run is None:
-            continue
-        texts = run.get("hit_texts", 1)
-        label = "one cached text" if texts == 1 else f"{texts} cached texts"
-        rows += [
-            [
-                f"{k} ({label})" if k == "hit" else f"bare (run with {label})",
-                run[k]["n"],
-                run[k]["p50"],
-                run[k]["p99"],
-                run[k]["requests_per_s"],
-            ]
-            for k in ("hit", "bare")
+def hit_vs_bare(r: dict) -> str:
+    labels = {
+        "hit": "hit, one cached text",
+        "hit_spread": f"hit, spread over {r['spread_texts']} cached texts",
+        "bare": "bare read, GET /api/v1/me",
+    }
+    rows = [
+        [
+            labels[k],
+            r[k]["requests"],
+            r[k]["p50"],
+            r[k]["p99"],
+            r[k]["requests_per_s"],
+            r[k]["errors"],
         ]
-    ratios = f"{r['hit_over_bare_p50']}x" + (
-        f" (one text), {spread['hit_over_bare_p50']}x (spread)" if spread else ""
-    )
+        for k in ("hit", "hit_spread", "bare")
+    ]
     return (
-        f"### 1. Hit vs. bare authenticated endpoint\n\n"
-        f"{r['machine']}; gunicorn {r['gunicorn']}; {r['clients']} client threads.\n\n"
-        + table(["kind", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
-        + f"\n\nA hit's median over the bare endpoint's: {ratios}.\n\n"
+        "### 1. Hit vs. bare authenticated read (wrk)\n\n"
+        f"{r['machine']}; gunicorn {r['gunicorn']}; wrk, {r['connections']} "
+        f"connections; {r['rounds']} rounds of {r['round_seconds']:g} s per kind, "
+        "alternated.\n\n"
+        + table(["kind", "requests", "p50 ms", "p99 ms", "requests/s", "errors"], rows)
+        + "\n\nA hit over the bare read: p50 "
+        f"**{r['hit_over_bare_p50']}x**, throughput **{r['hit_over_bare_throughput']}x**"
+        f" (one text); p50 **{r['hit_spread_over_bare_p50']}x**, throughput "
+        f"**{r['hit_spread_over_bare_throughput']}x** (spread).\n\n"
         "![hit vs bare](img/bench-hit-vs-bare.png)\n"
-        + (
-            "\n![hit vs bare, hits over 4 texts](img/bench-hit-vs-bare-spread.png)\n"
-            if spread
-            else ""
+    )
+
+
+def audio_serving(r: dict) -> str:
+    rows = [
+        [label, r[k]["requests"], r[k]["p50"], r[k]["p99"], r[k]["requests_per_s"]]
+        for k, label in (
+            ("django", "Django sends the file"),
+            ("nginx", "nginx sends it (X-Accel-Redirect)"),
+            ("static", "nginx alone, no check (reference)"),
         )
+    ]
+    return (
+        "### 6. Stored audio: Django vs. nginx X-Accel-Redirect (wrk)\n\n"
+        f"{r['machine']}; gunicorn {r['gunicorn']}; the same {r['wav_bytes']}-byte "
+        f"WAV; wrk, {r['connections']} connections, rounds alternated.\n\n"
+        + table(["served by", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
+        + f"\n\nnginx over Django: **{r['nginx_over_django_throughput']}x** the "
+        f"throughput (nginx alone: {r['static_over_django_throughput']}x). "
+        "Blocked afterwards, the audio through nginx answers "
+        f"**{r['blocked_through_nginx']}**.\n\n"
+        "![audio serving](img/bench-audio-serving.png)\n"
     )
 
 
@@ -187,21 +206,33 @@ def faults(r: dict) -> str:
     )
 
 
+SECTIONS = (
+    ("1", "hit_vs_bare", hit_vs_bare),
+    ("2", "replay", replay),
+    ("3", "herd", herd),
+    ("4", "fingerprint_cost", fingerprint_cost),
+    ("5", "faults", faults),
+    ("6", "audio_serving", audio_serving),
+)
+
+
 def main() -> None:
+    """Rewrites the section of every benchmark with a result; keeps the others."""
+    text = DOC.read_text()
+    current = re.search(f"{BEGIN}\n(.*){END}", text, flags=re.S)
+    kept = {}
+    for section in re.split(r"(?m)^(?=### )", current.group(1) if current else ""):
+        number = re.match(r"### (\d+)\.", section)
+        if number:
+            kept[number.group(1)] = section
     parts = []
-    spread = load("hit_vs_bare_spread")
-    for name, render in (
-        ("hit_vs_bare", lambda r: hit_vs_bare(r, spread)),
-        ("replay", replay),
-        ("herd", herd),
-        ("fingerprint_cost", fingerprint_cost),
-        ("faults", faults),
-    ):
+    for number, name, render in SECTIONS:
         data = load(name)
         if data is not None:
-            parts.append(render(data))
-    text = DOC.read_text()
-    body = f"{BEGIN}\n" + "\n".join(parts) + f"{END}"
+            parts.append(render(data) + "\n")
+        elif number in kept:
+            parts.append(kept[number])
+    body = f"{BEGIN}\n" + "".join(parts).rstrip("\n") + f"\n{END}"
     DOC.write_text(re.sub(f"{BEGIN}.*{END}", lambda _: body, text, flags=re.S))
     print(f"wrote {DOC}")
 

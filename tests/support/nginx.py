@@ -57,13 +57,17 @@ LOCATIONS = """
 
 
 @contextmanager
-def nginx_in_front(upstream: str, *, media_root: str, prefix: str):
+def nginx_in_front(
+    upstream: str, *, media_root: str, prefix: str, extra_locations: str = ""
+):
     """Yields the base URL of nginx proxying to `upstream` (host:port)."""
     if not Path(NGINX).exists():
         raise RuntimeError("nginx is missing: `make nginx` installs nginx-light")
     tmp = Path(tempfile.mkdtemp(prefix="tts-nginx-"))
     port = free_port()
-    locations = LOCATIONS.format(prefix=prefix.rstrip("/"), media_root=media_root)
+    locations = extra_locations + LOCATIONS.format(
+        prefix=prefix.rstrip("/"), media_root=media_root
+    )
     (tmp / "nginx.conf").write_text(
         CONFIG.format(tmp=tmp, upstream=upstream, port=port, locations=locations)
     )
