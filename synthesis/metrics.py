@@ -92,6 +92,11 @@ def _redis():
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
+def store():
+    """The Redis that holds the counters (and the artifact hit counts)."""
+    return _redis()
+
+
 def _labels(names: tuple[str, ...], values: dict[str, str]) -> str:
     return json.dumps([str(values[n]) for n in names], separators=(",", ":"))
 

@@ -41,7 +41,7 @@ function init(args)
       if i > 0 then t = text .. " Take " .. i .. "." end
       bodies[#bodies + 1] = '{"text": "' .. t .. '"}'
     end
-    next_body = 1 + (id or 0)
+    next_body = (id or 0) % #bodies + 1
   end
 end
 

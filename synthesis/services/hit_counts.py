@@ -25,7 +25,7 @@ def hit_counts_fold() -> int:
 
     The counters are read and deleted in one MULTI, so hits counted meanwhile start
     fresh counters; if the database write fails they are added back to Redis."""
-    client = metrics._redis()
+    client = metrics.store()
     pipe = client.pipeline(transaction=True)
     pipe.hgetall(metrics.HIT_COUNTS)
     pipe.hgetall(metrics.HIT_LAST)

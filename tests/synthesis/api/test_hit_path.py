@@ -107,6 +107,6 @@ def test_a_requests_metrics_are_sent_in_one_pipelined_call(api, monkeypatch):
     assert hit["X-Cache"] == "HIT"
     # request counter, hit count, request duration: three writes, one call.
     assert calls == [3]
-    broker = metrics._redis()
+    broker = metrics.store()
     artifact = Artifact.objects.get()
     assert int(broker.hget(metrics.HIT_COUNTS, str(artifact.pk))) == 1
