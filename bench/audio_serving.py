@@ -36,7 +36,7 @@ from wrk_run import wrk  # noqa: E402
 from tests.support.nginx import nginx_in_front  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
-# About 4.8 s of speech: a WAV of about 230 KB at 24 kHz.
+# About 7.7 s of speech: a WAV of about 370 KB at 24 kHz.
 TEXT = (
     "Stored audio is read from disk and sent to the client: the same bytes, "
     "whichever process sends them, for every listener who asks."
