@@ -14,6 +14,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import transaction
 
 from .keys import hash_key
 from .models import ApiKey
@@ -58,9 +59,16 @@ def api_key_forget(*, key_hash: str) -> None:
 
 
 def api_key_forget_user(*, user_id: int) -> None:
-    with _lock:
-        for digest in [d for d, (_, k) in _entries.items() if k.user_id == user_id]:
-            _entries.pop(digest, None)
+    """Forgets the user's keys in this process, now and once the caller's transaction
+    commits (a request in between may have remembered a key again)."""
+
+    def forget() -> None:
+        with _lock:
+            for digest in [d for d, (_, k) in _entries.items() if k.user_id == user_id]:
+                _entries.pop(digest, None)
+
+    forget()
+    transaction.on_commit(forget)
 
 
 def api_key_forget_all() -> None:

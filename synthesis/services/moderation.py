@@ -8,8 +8,7 @@ What a block does (docs/moderation.md):
 - voice: the clip is blocked. Every voice row with the same audio (same audio_sha256,
   hence the same fingerprints) gets blocked_at, so nobody can synthesize with it, and
   the artifacts made from it are blocked like single artifacts.
-- user: is_active=False. Their sessions stop working at once, their API keys at once
-  in this process and within API_KEY_CACHE_SECONDS in the others.
+- user: is_active=False. Sessions stop at once, API keys within API_KEY_CACHE_SECONDS.
 
 Lifting a block reverses exactly what it did: an artifact stays blocked while another
 active block (its own, or one of its voice) still covers it."""
@@ -199,9 +198,7 @@ def _apply_block(actor, target: str, target_id: str) -> tuple[list[str], str]:
         message = "Only a superuser can block a superuser."
         raise errors.PermissionDenied("cannot_block_superuser", message, param="id")
     User.objects.filter(pk=user.pk).update(is_active=False)
-    # Now and after the commit: a request in between may have remembered the key again.
     api_key_forget_user(user_id=user.pk)
-    transaction.on_commit(lambda: api_key_forget_user(user_id=user.pk))
     return [], ""
 
 
