@@ -42,7 +42,7 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_ttl(api, sett
 def test_a_key_revoked_in_this_process_stops_working_at_once(api, settings):
     settings.API_KEY_CACHE_SECONDS = 60
     assert api.get("/api/v1/me").status_code == 200
-    (entry,) = api.get("/api/v1/auth/keys").json()
+    (entry,) = api.get("/api/v1/auth/keys").json()["results"]
     assert api.delete(f"/api/v1/auth/keys/{entry['id']}").status_code == 204
     assert_error(api.get("/api/v1/me"), 401, "invalid_api_key")
 
