@@ -9,6 +9,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from tts_platform import local
+from tts_platform.object_storage import object_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -161,33 +162,8 @@ TTS_STORAGE_CACHE_DIR = env.path(
 TTS_AUDIO_PRESIGNED_REDIRECT = env.bool("TTS_AUDIO_PRESIGNED_REDIRECT", default=False)
 
 
-def _object_storage(url: str) -> dict:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ImproperlyConfigured("STORAGE_URL must look like s3://bucket[/prefix]")
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": parts.netloc,
-            "location": parts.path.strip("/"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
-            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
-            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
-            "signature_version": "s3v4",
-            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
-            # Names are content-addressed: the same name is the same bytes.
-            "file_overwrite": True,
-            "default_acl": None,
-        },
-    }
-
-
 STORAGES = {
-    "default": _object_storage(STORAGE_URL)
+    "default": object_storage(STORAGE_URL, env)
     if STORAGE_URL
     else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -339,10 +315,7 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_REDIS_URL = env.str("METRICS_REDIS_URL", default="")
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str(
-    "CELERY_BROKER_URL",
-    default=_EMBEDDED_BROKER or REDIS_URL,
-)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_EMBEDDED_BROKER or REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -383,10 +356,7 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {
-        "handlers": ["console"],
-        "level": env.str("LOG_LEVEL", default="INFO").upper(),
-    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django_redis": {"level": "ERROR"}},
 }
 
