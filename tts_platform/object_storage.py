@@ -9,7 +9,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 
-def object_storage(url: str, env: environ.Env) -> dict:
+def object_storage(url: str, env: environ.Env | None = None) -> dict:
+    env = env or environ.Env()
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
         raise ImproperlyConfigured("STORAGE_URL must look like s3://bucket[/prefix]")

@@ -32,11 +32,11 @@ def object_storage(monkeypatch, settings, tmp_path):
     with s3_server() as server:
         for name, value in server.env.items():
             monkeypatch.setenv(name, value)
-        from tts_platform.settings import _object_storage
+        from tts_platform.object_storage import object_storage as s3_settings
 
         settings.STORAGES = {
             **settings.STORAGES,
-            "default": _object_storage(server.env["STORAGE_URL"]),
+            "default": s3_settings(server.env["STORAGE_URL"]),
         }
         settings.TTS_STORAGE_CACHE_DIR = tmp_path / "storage-cache"
         assert not storage.is_local()
