@@ -43,6 +43,8 @@ def base_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="tts_platform.settings",
         SECRET_KEY="bench-secret-key",
         RATELIMIT_ENABLE="false",
+        # Plain http on localhost: no redirect to https (production's default).
+        SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="60",
         PYTHONUNBUFFERED="1",
