@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from synthesis import selectors
 from synthesis.api.responses import artifact_audio
-from synthesis.api.syntheses import AUDIO_FORMATS
-from tts_platform.errors import ApiError
+from synthesis.api.syntheses import AUDIO_FORMATS, audio_format
 
 
 class SynthesisSegmentAudioApi(APIView):
@@ -22,17 +21,10 @@ class SynthesisSegmentAudioApi(APIView):
         synthesis, artifact = selectors.segment_get(
             user=request.user, synthesis_id=synthesis_id, index=index
         )
-        fmt = request.query_params.get("format", "wav")
-        if fmt not in AUDIO_FORMATS:
-            raise ApiError(
-                "unsupported_format",
-                f"format must be one of {sorted(AUDIO_FORMATS)}.",
-                param="format",
-            )
         # A segment is an artifact like any other: the same answers as every audio path.
         return artifact_audio(
             request,
             artifact,
-            fmt,
+            audio_format(request),
             as_attachment=request.query_params.get("download") == "1",
         )

@@ -71,8 +71,7 @@ def segment_views(synthesis: SynthesisRequest) -> list[dict]:
 
 
 def public_status(status: str) -> str:
-    # "purged" is internal (the audio was removed and is produced again on the next
-    # identical request): to the client the audio is gone, a failure.
+    # "purged" is internal (made again on the next identical request): to the client, gone.
     return Artifact.Status.FAILED if status == Artifact.Status.PURGED else status
 
 
@@ -350,6 +349,18 @@ class SynthesisDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def audio_format(request) -> str:
+    """The `format` query parameter of an audio request (the master WAV by default)."""
+    fmt = request.query_params.get("format", formats.MASTER)
+    if fmt not in AUDIO_FORMATS:
+        raise ApiError(
+            "unsupported_format",
+            f"format must be one of {sorted(AUDIO_FORMATS)}.",
+            param="format",
+        )
+    return fmt
+
+
 class SynthesisAudioApi(APIView):
     @extend_schema(
         parameters=[
@@ -373,17 +384,10 @@ class SynthesisAudioApi(APIView):
             streamed = streams.stream_response(request, synthesis)
             if streamed is not None:
                 return streamed
-        fmt = request.query_params.get("format", formats.MASTER)
-        if fmt not in AUDIO_FORMATS:
-            raise ApiError(
-                "unsupported_format",
-                f"format must be one of {sorted(AUDIO_FORMATS)}.",
-                param="format",
-            )
         return artifact_audio(
             request,
             synthesis.artifact,
-            fmt,
+            audio_format(request),
             as_attachment=request.query_params.get("download") == "1",
         )
 

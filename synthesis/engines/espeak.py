@@ -16,7 +16,7 @@ import unicodedata
 import numpy as np
 
 from .base import Audio, BuiltinVoice, Engine, EngineError, VoiceInput
-from .selection import select_for_prompt
+from .selection import builtin_voice_for
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -163,13 +163,7 @@ class EspeakEngine(Engine):
         return list(_VOICES)
 
     def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
-        info: dict = {}
-        if voice.kind == "prompt":  # no cloning: the nearest builtin voice by pitch
-            voice, info = select_for_prompt(
-                self.voices(), self.default_voice, voice, text
-            )
-        if voice.kind != "builtin" or self.voice(voice.name) is None:
-            raise EngineError(f"unknown espeak voice {voice.name!r}", permanent=True)
+        voice, info = builtin_voice_for(self, voice, text)
         with _lock:
             library = _get_library()
             espeak_name = _ESPEAK_NAMES.get(voice.name, voice.name)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .base import Audio, BuiltinVoice, Engine, EngineError, VoiceInput
-from .selection import select_for_prompt
+from .selection import builtin_voice_for
 
 SAMPLE_RATE = 24000
 # The style tables have one row per input length, and the graph's positional
@@ -282,13 +282,7 @@ class KokoroEngine(Engine):
         return list(_VOICES)
 
     def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
-        selection: dict = {}
-        if voice.kind == "prompt":  # no cloning: the nearest builtin voice by pitch
-            voice, selection = select_for_prompt(
-                self.voices(), self.default_voice, voice, text
-            )
-        if voice.kind != "builtin" or self.voice(voice.name) is None:
-            raise EngineError(f"unknown kokoro voice {voice.name!r}", permanent=True)
+        voice, selection = builtin_voice_for(self, voice, text)
         model = _get_model()
         phonemes = model.phonemize(text)
         pieces = [p.strip() for p in chunks(phonemes)]

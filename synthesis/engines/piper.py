@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .base import Audio, BuiltinVoice, Engine, EngineError, VoiceInput
-from .selection import select_for_prompt
+from .selection import builtin_voice_for
 
 _VOICES = [
     BuiltinVoice("joe", "Joe (male; English, US accent)", "en", "male", 110.0),
@@ -67,13 +67,7 @@ class PiperEngine(Engine):
     def synthesize(self, *, text: str, voice: VoiceInput, seed: int) -> Audio:
         from piper import SynthesisConfig
 
-        selection: dict = {}
-        if voice.kind == "prompt":  # no cloning: the nearest builtin voice by pitch
-            voice, selection = select_for_prompt(
-                self.voices(), self.default_voice, voice, text
-            )
-        if voice.kind != "builtin" or self.voice(voice.name) is None:
-            raise EngineError(f"unknown piper voice {voice.name!r}", permanent=True)
+        voice, selection = builtin_voice_for(self, voice, text)
         model = _get_voice()
         length_scale = 1.0 + seed_take(seed) / 100
         config = SynthesisConfig(

@@ -133,3 +133,17 @@ def select_for_prompt(
     name = chosen.name if chosen else default
     info = {"selected_voice": name, "clip_pitch_hz": pitch, "cloning": False}
     return VoiceInput(kind="builtin", name=name), info
+
+
+def builtin_voice_for(engine, voice: VoiceInput, text: str) -> tuple[VoiceInput, dict]:
+    """The builtin voice a non-cloning `engine` speaks with: the requested builtin one,
+    or for a prompt voice the nearest by pitch; and what to record about the choice.
+    An unknown voice is a permanent engine error."""
+    info: dict = {}
+    if voice.kind == "prompt":  # no cloning: the nearest builtin voice by pitch
+        voice, info = select_for_prompt(
+            engine.voices(), engine.default_voice, voice, text
+        )
+    if voice.kind != "builtin" or engine.voice(voice.name) is None:
+        raise EngineError(f"unknown {engine.name} voice {voice.name!r}", permanent=True)
+    return voice, info
