@@ -64,20 +64,24 @@ def audio_serving(r: dict) -> str:
     rows = [
         [label, r[k]["requests"], r[k]["p50"], r[k]["p99"], r[k]["requests_per_s"]]
         for k, label in (
-            ("django", "Django sends the file"),
-            ("nginx", "nginx sends it (X-Accel-Redirect)"),
+            ("django", "Django checks and sends the file"),
+            ("accel", "Django checks every request, nginx sends"),
+            ("nginx", "check remembered for 1 s, nginx sends (deployment)"),
             ("static", "nginx alone, no check (reference)"),
         )
     ]
+    blocked = r["blocked_through_nginx"]
     return (
-        "### 6. Stored audio: Django vs. nginx X-Accel-Redirect (wrk)\n\n"
+        "### 6. Stored audio: Django vs. nginx (wrk)\n\n"
         f"{r['machine']}; gunicorn {r['gunicorn']}; the same {r['wav_bytes']}-byte "
         f"WAV; wrk, {r['connections']} connections, rounds alternated.\n\n"
         + table(["served by", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
-        + f"\n\nnginx over Django: **{r['nginx_over_django_throughput']}x** the "
-        f"throughput (nginx alone: {r['static_over_django_throughput']}x). "
-        "Blocked afterwards, the audio through nginx answers "
-        f"**{r['blocked_through_nginx']}**.\n\n"
+        + "\n\nOver Django sending the file, in throughput: the deployment's path "
+        f"**{r['nginx_over_django_throughput']}x**, Django's check on every request "
+        f"{r['accel_over_django_throughput']}x, nginx alone "
+        f"{r['static_over_django_throughput']}x. Blocked afterwards, the audio through "
+        f"nginx answers at once **{blocked['nginx']}** on the deployment's path "
+        f"(**{blocked['accel']}** with Django's check on every request).\n\n"
         "![audio serving](img/bench-audio-serving.png)\n"
     )
 

@@ -23,6 +23,12 @@ def voice_clip_name(audio_sha256: str) -> str:
     return f"voices/{audio_sha256[:2]}/{audio_sha256}.wav"
 
 
+def blocked_marker_name(fingerprint: str) -> str:
+    """An empty file that tells the front proxy a fingerprint is blocked (docs/deploy.md
+    "nginx in front")."""
+    return f"blocked/{fingerprint}"
+
+
 def is_local() -> bool:
     return isinstance(default_storage, FileSystemStorage)
 

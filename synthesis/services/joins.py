@@ -223,10 +223,11 @@ def joined_block_for(part_ids) -> list[str]:
     return fingerprints
 
 
-def joined_restore_for(part_ids) -> int:
+def joined_restore_for(part_ids) -> list[str]:
     """After segments were unblocked: joined audio none of whose segments is still
-    blocked is restored (succeeded when its file exists, else purged)."""
-    restored = 0
+    blocked is restored (succeeded when its file exists, else purged); returns their
+    fingerprints."""
+    restored = []
     for joined in (
         joined_of_parts(part_ids).select_for_update().filter(status=Status.BLOCKED)
     ):
@@ -237,5 +238,5 @@ def joined_restore_for(part_ids) -> int:
         else:
             joined.status, joined.audio_name = Status.PURGED, ""
         joined.save(update_fields=["status", "audio_name"])
-        restored += 1
+        restored.append(joined.fingerprint)
     return restored

@@ -10,6 +10,9 @@ What a block does (docs/moderation.md):
   the artifacts made from it are blocked like single artifacts.
 - user: is_active=False. Sessions stop at once, API keys within API_KEY_CACHE_SECONDS.
 
+Behind nginx, audio checks are remembered for a second (docs/deploy.md "nginx in
+front"); a blocked fingerprint's marker file makes nginx ask Django again at once.
+
 Lifting a block reverses exactly what it did: an artifact stays blocked while another
 active block (its own, or one of its voice) still covers it."""
 
@@ -139,6 +142,8 @@ def block_create(*, actor, target: str, target_id: str, reason: str = "") -> Blo
         ).exists():
             raise _already_blocked(target, target_id)
         fingerprints, audio_sha256 = _apply_block(actor, target, target_id)
+        # Before the commit: no moment has a blocked artifact without its marker.
+        markers_write(fingerprints)
         try:
             with transaction.atomic():
                 block = Block.objects.create(
@@ -219,6 +224,7 @@ def block_lift(*, actor, block_id, reason: str = "") -> Block:
         block.lifted_by = actor
         block.save(update_fields=["lifted_at", "lifted_by"])
         restored = _reverse_block(block)
+        transaction.on_commit(lambda: markers_delete(restored))
         audit_record(
             actor=actor,
             action=AuditEntry.Action.UNBLOCK,
@@ -226,7 +232,7 @@ def block_lift(*, actor, block_id, reason: str = "") -> Block:
             target_id=block.target_id,
             reason=reason or block.reason,
             block=block.pk,
-            artifacts_restored=restored,
+            artifacts_restored=len(restored),
         )
     return block
 
@@ -240,23 +246,24 @@ def block_lift_target(*, actor, target: str, target_id: str, reason: str = "") -
     return block_lift(actor=actor, block_id=block.pk, reason=reason)
 
 
-def _reverse_block(block: Block) -> int:
+def _reverse_block(block: Block) -> list[str]:
+    """Reverses what the block did; returns the fingerprints of restored artifacts."""
     if block.target == Target.USER:
         User.objects.filter(username=block.target_id).update(is_active=True)
-        return 0
+        return []
     if block.target == Target.ARTIFACT:
         parts = Artifact.objects.filter(fingerprint=block.target_id)
     else:
         sha = block.audio_sha256
         if sha in _blocked_voice_hashes():
-            return 0  # the clip is still blocked through another voice row
+            return []  # the clip is still blocked through another voice row
         Voice.objects.filter(audio_sha256=sha).update(blocked_at=None)
         parts = voice_artifacts(sha)
     restored = _artifacts_restore(parts)
     return restored + joins.joined_restore_for(parts.values("pk"))
 
 
-def _artifacts_restore(artifacts) -> int:
+def _artifacts_restore(artifacts) -> list[str]:
     """Blocked artifacts that no active block covers any more go back to succeeded
     when their file still exists, otherwise to purged (made again on demand)."""
     blocked_fingerprints = set(
@@ -265,7 +272,7 @@ def _artifacts_restore(artifacts) -> int:
         ).values_list("target_id", flat=True)
     )
     blocked_voices = _blocked_voice_hashes()
-    restored = 0
+    restored = []
     for artifact in artifacts.select_for_update().filter(status=Status.BLOCKED):
         if artifact.fingerprint in blocked_fingerprints:
             continue
@@ -277,7 +284,7 @@ def _artifacts_restore(artifacts) -> int:
             artifact.status = Status.PURGED
             artifact.audio_name = ""
         artifact.save(update_fields=["status", "audio_name"])
-        restored += 1
+        restored.append(artifact.fingerprint)
     return restored
 
 
@@ -285,3 +292,18 @@ def pointers_delete(fingerprints) -> int:
     for fingerprint in fingerprints:
         cache.pointer_delete(fingerprint)
     return len(fingerprints)
+
+
+def markers_write(fingerprints) -> None:
+    """The marker files nginx looks for (storage.blocked_marker_name); only local
+    storage is served by nginx."""
+    if storage.is_local():
+        for fingerprint in fingerprints:
+            storage.write_atomic(storage.blocked_marker_name(fingerprint), b"")
+
+
+def markers_delete(fingerprints) -> None:
+    # A marker left behind only sends a download to Django, which serves it.
+    if storage.is_local():
+        for fingerprint in fingerprints:
+            storage.delete(storage.blocked_marker_name(fingerprint))

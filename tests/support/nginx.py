@@ -1,5 +1,6 @@
 """A real nginx (Debian's nginx-light, `make nginx`) in front of a test server: the
-configuration of docs/deploy.md with test paths, started as a subprocess."""
+configuration of docs/deploy.md with test paths, started as a subprocess. HTTP and
+LOCATIONS are that configuration; tests/test_docs_nginx.py keeps the two the same."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from tests.support.ports import free_port, wait_listening
 NGINX = "/usr/sbin/nginx"
 
 CONFIG = """
-worker_processes 1;
+worker_processes {workers};
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 user root;
-events {{ worker_connections 256; }}
+events {{ worker_connections 1024; }}
 http {{
     include /etc/nginx/mime.types;
     access_log off;
@@ -29,6 +30,7 @@ http {{
     scgi_temp_path {tmp}/scgi;
     sendfile on;
     upstream django {{ server {upstream}; keepalive 16; }}
+{http}
     server {{
         listen 127.0.0.1:{port};
 {locations}
@@ -36,8 +38,30 @@ http {{
 }}
 """
 
-# The two locations of docs/deploy.md, with the test's media folder and prefix.
+# The configuration of docs/deploy.md, with the test's media folder, prefix and cache.
+HTTP = """
+    proxy_cache_path {cache}/audio-checks keys_zone=tts_audio_checks:10m
+                     max_size=64m inactive=10s use_temp_path=off;
+    # Requests Django answers itself: conditional (304), streamed, not GET or HEAD.
+    map "$http_if_none_match$http_if_range$arg_stream" $tts_audio_conditional {{
+        "" 0;
+        default 1;
+    }}
+    map $request_method $tts_audio_method {{
+        GET 0;
+        HEAD 0;
+        default 1;
+    }}
+    # The moderation marker of a synthesis audio file: blocked/<fingerprint>.
+    map $uri $tts_blocked_marker {{
+        "~^/_checked{prefix}/audio/[0-9a-f]{{2}}/(?<fp>[0-9a-f]{{64}})\\.[a-z0-9]+$"
+            {media_root}/blocked/$fp;
+        default "";
+    }}
+"""
+
 LOCATIONS = """
+        # Only reachable through X-Accel-Redirect from Django, after its checks.
         location {prefix}/ {{
             internal;
             alias {media_root}/;
@@ -45,31 +69,126 @@ LOCATIONS = """
             etag off;
             add_header ETag $upstream_http_etag;
         }}
-        location / {{
-            proxy_pass http://django;
+
+        # Synthesis audio: Django's check, remembered for a second per caller and URL,
+        # then nginx sends the file without asking Django again.
+        location ~ ^/api/v1/syntheses/[^/]+/audio$ {{
+            if ($tts_audio_conditional) {{
+                return 418;
+            }}
+            if ($tts_audio_method) {{
+                return 418;
+            }}
+            error_page 418 = @django;
+            auth_request /_audio_check;
+            auth_request_set $tts_audio_file $upstream_http_x_accel_redirect;
+            auth_request_set $tts_audio_etag $upstream_http_etag;
+            auth_request_set $tts_audio_cache_control $upstream_http_cache_control;
+            auth_request_set $tts_audio_disposition $upstream_http_content_disposition;
+            auth_request_set $tts_audio_check $upstream_cache_status;
+            # Refused (401, 403) or anything else: Django's own answer.
+            error_page 401 403 500 = @django;
+            # try_files' last argument is an internal redirect; the first never exists.
+            try_files /nonexistent /_checked$tts_audio_file;
+        }}
+
+        location = /_audio_check {{
+            internal;
+            proxy_pass http://django$request_uri;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Range "";
+            proxy_cache tts_audio_checks;
+            proxy_cache_key "$request_uri|$http_authorization|$http_cookie";
+            proxy_cache_valid 200 1s;
+            # One caller renews an expired check; meanwhile the others get the old
+            # one (no waiting), for no longer than Django takes to answer.
+            proxy_cache_use_stale updating;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie Vary
+                                 X-Accel-Redirect X-Accel-Expires;
+        }}
+
+        # The file of a remembered check.
+        location /_checked{prefix}/ {{
+            internal;
+            alias {media_root}/;
+            types {{
+                audio/wav wav;
+                audio/flac flac;
+                audio/mpeg mp3;
+                audio/ogg ogg opus;
+                audio/pcm pcm;
+            }}
+            # Blocked (marker) or removed since the check was remembered: Django
+            # answers (410).
+            if (-f $tts_blocked_marker) {{
+                return 418;
+            }}
+            error_page 404 418 = @django;
+            etag off;
+            add_header ETag $tts_audio_etag;
+            add_header Cache-Control $tts_audio_cache_control;
+            add_header Content-Disposition $tts_audio_disposition;
+            # MISS: Django checked this request; HIT: a check of the last second.
+            add_header X-Audio-Check $tts_audio_check;
+        }}
+
+        location @django {{
+            proxy_pass http://django$request_uri;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
         }}
+
+        location / {{
+            proxy_pass http://django;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  # appended
+            proxy_set_header X-Forwarded-Proto $scheme;                   # overwritten
+            client_max_body_size 21m;  # audio uploads; others stop at TTS_MAX_BODY_BYTES
+        }}
 """
+
+
+def rendered(*, prefix: str, media_root: str, cache: str) -> tuple[str, str]:
+    """The http-level and the server-level parts of the configuration."""
+    values = {"prefix": prefix.rstrip("/"), "media_root": media_root, "cache": cache}
+    return HTTP.format(**values), LOCATIONS.format(**values)
 
 
 @contextmanager
 def nginx_in_front(
-    upstream: str, *, media_root: str, prefix: str, extra_locations: str = ""
+    upstream: str,
+    *,
+    media_root: str,
+    prefix: str,
+    extra_locations: str = "",
+    workers: int = 1,
 ):
     """Yields the base URL of nginx proxying to `upstream` (host:port)."""
     if not Path(NGINX).exists():
         raise RuntimeError("nginx is missing: `make nginx` installs nginx-light")
     tmp = Path(tempfile.mkdtemp(prefix="tts-nginx-"))
     port = free_port()
-    locations = extra_locations + LOCATIONS.format(
-        prefix=prefix.rstrip("/"), media_root=media_root
-    )
+    http, locations = rendered(prefix=prefix, media_root=media_root, cache=str(tmp))
     (tmp / "nginx.conf").write_text(
-        CONFIG.format(tmp=tmp, upstream=upstream, port=port, locations=locations)
+        CONFIG.format(
+            tmp=tmp,
+            upstream=upstream,
+            port=port,
+            workers=workers,
+            http=http,
+            locations=extra_locations + locations,
+        )
     )
     process = subprocess.Popen(
         [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],

@@ -1,14 +1,20 @@
 """Stored audio through a real nginx with X-Accel-Redirect: Django makes the checks
-(ownership, status, ETag), nginx sends the bytes and answers Range."""
+(ownership, status, ETag), nginx sends the bytes and answers Range. Synthesis audio:
+nginx remembers a passed check for a second per caller and URL; a block reaches it at
+once through the marker file (docs/deploy.md "nginx in front")."""
 
+import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.conf import settings
 
+from accounts.models import ApiKey
+from accounts.services import api_key_revoke
 from synthesis import storage
 from synthesis.models import Artifact
+from synthesis.services import moderation
 from tests.support.api import client_for
 from tests.support.moderation import make_artifact
 from tests.support.nginx import nginx_in_front
@@ -89,3 +95,113 @@ def test_accel_off_django_sends_the_bytes(live_server, user):
     assert response.status_code == 200
     assert "X-Accel-Redirect" not in response.headers
     assert response.content == storage.open_file(artifact.audio_name).read()
+
+
+def test_accel_remembered_check_sends_the_file_without_asking_django(accel, user):
+    path, artifact = audio_url(user, "Checked once, sent many times.")
+    stored = storage.open_file(artifact.audio_name).read()
+    session = session_for(user)
+
+    first = session.get(accel + path)
+    assert first.status_code == 200 and first.content == stored
+    assert first.headers["X-Audio-Check"] == "MISS"
+    again = session.get(accel + path)
+    assert again.headers["X-Audio-Check"] == "HIT"
+    assert again.content == stored
+    # The same headers as Django's answer, whichever way the check went.
+    for name in ("Content-Type", "ETag", "Cache-Control", "Content-Disposition"):
+        assert again.headers[name] == first.headers[name], name
+    assert again.headers["ETag"] == f'"{artifact.fingerprint}.wav"'
+    part = session.get(accel + path, headers={"Range": "bytes=44-143"})
+    assert part.status_code == 206 and part.content == stored[44:144]
+    assert part.headers["X-Audio-Check"] == "HIT"
+
+    # The checked location is internal too.
+    assert (
+        requests.get(f"{accel}/_checked{PREFIX}/{artifact.audio_name}").status_code
+        == 404
+    )
+
+
+def test_accel_remembered_check_serves_every_format_like_django(
+    accel, live_server, user, settings
+):
+    path, _ = audio_url(user, "Every format, the same headers.")
+    session = session_for(user)
+    for fmt in ("wav", "mp3", "flac", "ogg", "opus", "pcm"):
+        url = f"{path}?format={fmt}&download=1"
+        settings.TTS_AUDIO_ACCEL_PREFIX = ""  # Django sends the bytes itself
+        direct = session.get(live_server.url + url)
+        settings.TTS_AUDIO_ACCEL_PREFIX = PREFIX
+        session.get(accel + url)
+        proxied = session.get(accel + url)
+        assert proxied.headers["X-Audio-Check"] == "HIT", fmt
+        assert proxied.content == direct.content, fmt
+        for name in ("Content-Type", "ETag", "Cache-Control", "Content-Disposition"):
+            assert proxied.headers[name] == direct.headers[name], (fmt, name)
+
+
+def test_accel_remembered_check_belongs_to_its_caller(accel, user, other_user):
+    path, _ = audio_url(user, "A check is remembered per caller.")
+    assert session_for(user).get(accel + path).status_code == 200
+    refused = session_for(other_user).get(accel + path)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "not_found"
+    anonymous = requests.get(accel + path)
+    assert anonymous.status_code == 401
+    assert "error" in anonymous.json()
+
+
+def test_accel_block_after_a_remembered_check_is_410_at_once(accel, user, staff_user):
+    path, artifact = audio_url(user, "Blocked while the check is remembered.")
+    session = session_for(user)
+    assert session.get(accel + path).status_code == 200
+    assert session.get(accel + path + "?format=mp3").status_code == 200
+    assert session.get(accel + path).headers["X-Audio-Check"] == "HIT"
+
+    block = moderation.block_create(
+        actor=staff_user, target="artifact", target_id=artifact.fingerprint
+    )
+    for url in (path, path + "?format=mp3"):
+        blocked = session.get(accel + url)
+        assert blocked.status_code == 410, url
+        assert blocked.json()["error"]["code"] == "blocked"
+
+    moderation.block_lift(actor=staff_user, block_id=block.pk)
+    assert not storage.exists(storage.blocked_marker_name(artifact.fingerprint))
+    restored = session.get(accel + path)
+    assert restored.status_code == 200
+    assert restored.content == storage.open_file(artifact.audio_name).read()
+
+
+def test_accel_audio_gone_after_a_remembered_check_is_djangos_410(accel, user):
+    path, artifact = audio_url(user, "Lost while the check is remembered.")
+    session = session_for(user)
+    assert session.get(accel + path).status_code == 200
+    storage.delete(artifact.audio_name)
+    gone = session.get(accel + path)
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "audio_missing"
+
+
+def test_accel_revoked_key_is_refused_within_a_second(accel, user):
+    path, _ = audio_url(user, "A revoked key stops downloading.")
+    session = session_for(user)
+    assert session.get(accel + path).status_code == 200
+    api_key_revoke(api_key=ApiKey.objects.get(user=user, revoked_at__isnull=True))
+    deadline = time.monotonic() + 5
+    while (status := session.get(accel + path).status_code) == 200:
+        assert time.monotonic() < deadline, "the revoked key still downloads"
+        time.sleep(0.1)
+    assert status == 401
+
+
+def test_accel_conditional_and_streamed_requests_are_djangos(accel, user):
+    path, _ = audio_url(user, "Conditional requests go to Django.")
+    session = session_for(user)
+    etag = session.get(accel + path).headers["ETag"]
+    cached = session.get(accel + path, headers={"If-None-Match": etag})
+    assert cached.status_code == 304 and "X-Audio-Check" not in cached.headers
+    streamed = session.get(accel + path + "?stream=1")
+    assert streamed.status_code == 200 and "X-Audio-Check" not in streamed.headers
+    assert streamed.content[:4] == b"RIFF"
