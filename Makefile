@@ -90,6 +90,8 @@ bench: install-dev wrk nginx
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/audio_serving.py
+	$(BIN)/python bench/bare_read_baseline.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) var

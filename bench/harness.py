@@ -53,10 +53,10 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def manage(env: dict, *args: str) -> str:
+def manage(env: dict, *args: str, tree: Path = ROOT) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
-        cwd=ROOT,
+        cwd=tree,
         env=env,
         check=True,
         capture_output=True,
@@ -65,7 +65,7 @@ def manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def _create_database(url: str) -> None:
+def create_database(url: str) -> None:
     """Creates the PostgreSQL database the benchmark was pointed at, if it is missing."""
     import psycopg
 
@@ -148,7 +148,7 @@ def running_platform(
         ALLOWED_HOSTS="127.0.0.1,localhost",
         **(extra_env or {}),
     )
-    _create_database(env["DATABASE_URL"])
+    create_database(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input")
     manage(env, "flush", "--no-input")
     _flush_redis(env["REDIS_URL"])
@@ -225,10 +225,10 @@ def running_platform(
         log.close()
 
 
-def _start(env: dict, log, *args: str) -> subprocess.Popen:
+def _start(env: dict, log, *args: str, tree: Path = ROOT) -> subprocess.Popen:
     return subprocess.Popen(
         [PYTHON, "-m", *args],
-        cwd=ROOT,
+        cwd=tree,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -237,14 +237,14 @@ def _start(env: dict, log, *args: str) -> subprocess.Popen:
 
 
 def gunicorn(
-    env: dict, *, port: int, workers: int, threads: int, log
+    env: dict, *, port: int, workers: int, threads: int, log, tree: Path = ROOT
 ) -> subprocess.Popen:
     """A further gunicorn like the platform's, e.g. with other settings on the same
-    database (bench/audio_serving.py)."""
+    database (bench/audio_serving.py) or of an earlier tree (bench/bare_read_baseline.py)."""
     return _start(
         env, log, "gunicorn", "tts_platform.wsgi", "-w", str(workers),
         "-k", "gthread", "--threads", str(threads),
-        "-b", f"127.0.0.1:{port}", "--keep-alive", "30",
+        "-b", f"127.0.0.1:{port}", "--keep-alive", "30", tree=tree,
     )  # fmt: skip
 
 

@@ -86,6 +86,24 @@ def audio_serving(r: dict) -> str:
     )
 
 
+def bare_read_baseline(r: dict) -> str:
+    before = " ".join(r["baseline"].split()[:2])  # the commit and its date
+    rows = [
+        [label, r[k]["requests"], r[k]["p50"], r[k]["p99"], r[k]["requests_per_s"]]
+        for k, label in (("then", f"before: {before}"), ("now", "this tree"))
+    ]
+    return (
+        "### 7. The bare read, before and now (wrk)\n\n"
+        f"{r['machine']}; gunicorn {r['gunicorn']}; `GET /api/v1/me` with an API key; "
+        f"wrk, {r['connections']} connections, {r['rounds']} rounds of each "
+        "alternated.\n\n"
+        + table(["server", "requests", "p50 ms", "p99 ms", "requests/s"], rows)
+        + f"\n\nNow over before: p50 **{r['now_over_then_p50']}x**, throughput "
+        f"**{r['now_over_then_throughput']}x**.\n\n"
+        "![bare read before and now](img/bench-bare-read-baseline.png)\n"
+    )
+
+
 def replay(r: dict) -> str:
     rows = [
         [k.lower(), v["n"], v["p50"], v["p99"], v["mean"]]
@@ -217,6 +235,7 @@ SECTIONS = (
     ("4", "fingerprint_cost", fingerprint_cost),
     ("5", "faults", faults),
     ("6", "audio_serving", audio_serving),
+    ("7", "bare_read_baseline", bare_read_baseline),
 )
 
 

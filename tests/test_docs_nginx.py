@@ -15,6 +15,6 @@ def _lines(text: str) -> str:
 def test_deploy_docs_carry_the_tested_nginx_configuration():
     documented = _lines(DEPLOY.read_text())
     for part in rendered(
-        prefix="/_media", media_root="/var/lib/tts/media", cache="/run/nginx/tts"
+        prefix="/_media", media_root="/var/lib/tts/media", cache="/run"
     ):
         assert _lines(part) in documented

@@ -40,7 +40,7 @@ http {{
 
 # The configuration of docs/deploy.md, with the test's media folder, prefix and cache.
 HTTP = """
-    proxy_cache_path {cache}/audio-checks keys_zone=tts_audio_checks:10m
+    proxy_cache_path {cache}/tts-audio-checks keys_zone=tts_audio_checks:10m
                      max_size=64m inactive=10s use_temp_path=off;
     # Requests Django answers itself: conditional (304), streamed, not GET or HEAD.
     map "$http_if_none_match$http_if_range$arg_stream" $tts_audio_conditional {{
@@ -52,6 +52,9 @@ HTTP = """
         HEAD 0;
         default 1;
     }}
+    # Downloads sent after a remembered check, per caller: RATELIMIT_USER's rate.
+    limit_req_zone "$http_authorization|$http_cookie" zone=tts_audio_callers:10m
+                   rate={rate};
     # The moderation marker of a synthesis audio file: blocked/<fingerprint>.
     map $uri $tts_blocked_marker {{
         "~^/_checked{prefix}/audio/[0-9a-f]{{2}}/(?<fp>[0-9a-f]{{64}})\\.[a-z0-9]+$"
@@ -80,6 +83,9 @@ LOCATIONS = """
                 return 418;
             }}
             error_page 418 = @django;
+            limit_req zone=tts_audio_callers burst={burst} nodelay;
+            limit_req_status 429;
+            error_page 429 /_rate_limited;
             auth_request /_audio_check;
             auth_request_set $tts_audio_file $upstream_http_x_accel_redirect;
             auth_request_set $tts_audio_etag $upstream_http_etag;
@@ -111,6 +117,14 @@ LOCATIONS = """
             proxy_cache_use_stale updating;
             proxy_ignore_headers Cache-Control Expires Set-Cookie Vary
                                  X-Accel-Redirect X-Accel-Expires;
+        }}
+
+        # The API's answer to a caller over RATELIMIT_USER (docs/api.md, "Limits").
+        location = /_rate_limited {{
+            internal;
+            default_type application/json;
+            add_header Retry-After 1 always;
+            return 429 '{{"error": {{"code": "rate_limit_exceeded", "message": "Request was throttled. Expected available in 1 second.", "param": null, "type": "rate_limit_error"}}}}';
         }}
 
         # The file of a remembered check.
@@ -159,9 +173,23 @@ LOCATIONS = """
 """
 
 
-def rendered(*, prefix: str, media_root: str, cache: str) -> tuple[str, str]:
-    """The http-level and the server-level parts of the configuration."""
-    values = {"prefix": prefix.rstrip("/"), "media_root": media_root, "cache": cache}
+def rendered(
+    *,
+    prefix: str,
+    media_root: str,
+    cache: str,
+    rate: str = "600r/m",
+    burst: int = 600,
+) -> tuple[str, str]:
+    """The http-level and the server-level parts of the configuration; `rate` and
+    `burst` are RATELIMIT_USER's (600/minute: 600 at once, then 10 a second)."""
+    values = {
+        "prefix": prefix.rstrip("/"),
+        "media_root": media_root,
+        "cache": cache,
+        "rate": rate,
+        "burst": burst,
+    }
     return HTTP.format(**values), LOCATIONS.format(**values)
 
 
@@ -173,13 +201,17 @@ def nginx_in_front(
     prefix: str,
     extra_locations: str = "",
     workers: int = 1,
+    rate: str = "600r/m",
+    burst: int = 600,
 ):
     """Yields the base URL of nginx proxying to `upstream` (host:port)."""
     if not Path(NGINX).exists():
         raise RuntimeError("nginx is missing: `make nginx` installs nginx-light")
     tmp = Path(tempfile.mkdtemp(prefix="tts-nginx-"))
     port = free_port()
-    http, locations = rendered(prefix=prefix, media_root=media_root, cache=str(tmp))
+    http, locations = rendered(
+        prefix=prefix, media_root=media_root, cache=str(tmp), rate=rate, burst=burst
+    )
     (tmp / "nginx.conf").write_text(
         CONFIG.format(
             tmp=tmp,

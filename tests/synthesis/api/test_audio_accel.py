@@ -205,3 +205,30 @@ def test_accel_conditional_and_streamed_requests_are_djangos(accel, user):
     streamed = session.get(accel + path + "?stream=1")
     assert streamed.status_code == 200 and "X-Audio-Check" not in streamed.headers
     assert streamed.content[:4] == b"RIFF"
+
+
+def test_accel_downloads_after_a_remembered_check_keep_the_callers_rate_limit(
+    live_server, settings, user, other_user
+):
+    settings.TTS_AUDIO_ACCEL_PREFIX = PREFIX
+    upstream = urlsplit(live_server.url).netloc
+    path, _ = audio_url(user, "Downloaded too often.")
+    with nginx_in_front(
+        upstream,
+        media_root=str(settings.MEDIA_ROOT),
+        prefix=PREFIX,
+        rate="60r/m",
+        burst=5,
+    ) as accel:
+        session = session_for(user)
+        answers = [session.get(accel + path) for _ in range(10)]
+        statuses = [a.status_code for a in answers]
+        assert statuses[:6] == [200] * 6  # the first, then a burst of 5
+        assert 429 in statuses[6:]
+        limited = next(a for a in answers if a.status_code == 429)
+        assert limited.headers["Retry-After"] == "1"
+        assert limited.json()["error"]["code"] == "rate_limit_exceeded"
+        assert limited.json()["error"]["type"] == "rate_limit_error"
+        # Counted per caller: another user is not held up.
+        other_path, _ = audio_url(other_user, "Another caller's download.")
+        assert session_for(other_user).get(accel + other_path).status_code == 200
