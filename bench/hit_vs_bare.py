@@ -70,7 +70,7 @@ def bare_key() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0, help="per round")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=8791)
     args = parser.parse_args()
@@ -119,6 +119,18 @@ def main() -> None:
         result[f"{kind}_over_bare_p50"] = round(result[kind]["p50"] / bare["p50"], 2)
         result[f"{kind}_over_bare_throughput"] = round(
             result[kind]["requests_per_s"] / bare["requests_per_s"], 2
+        )
+        # Each round runs every kind back to back: its ratios see one machine state,
+        # so their median is robust to a machine whose speed drifts between rounds.
+        pairs = list(zip(rounds[kind], rounds["bare"], strict=True))
+        result[f"{kind}_over_bare_p50_round_median"] = round(
+            statistics.median(h["p50"] / b["p50"] for h, b in pairs), 2
+        )
+        result[f"{kind}_over_bare_throughput_round_median"] = round(
+            statistics.median(
+                h["requests_per_s"] / b["requests_per_s"] for h, b in pairs
+            ),
+            2,
         )
     save(name, result)
     plot(result)

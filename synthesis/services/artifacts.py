@@ -32,6 +32,30 @@ class ArtifactRow:
     kind: str = Artifact.Kind.RUN
 
 
+def _hit_select() -> str:
+    # Every column but the inputs (the answer does not need them): the inputs are
+    # deferred on the instance, as with .defer("inputs").
+    columns = ", ".join(
+        connection.ops.quote_name(field.column)
+        for field in Artifact._meta.concrete_fields
+        if field.column and field.name != "inputs"
+    )
+    table = connection.ops.quote_name(Artifact._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE id = %s AND fingerprint = %s"
+
+
+_HIT_SELECT = _hit_select()
+
+
+def artifact_for_pointer(artifact_id: int, fingerprint: str) -> Artifact | None:
+    """The artifact a Redis pointer names, if it still has that fingerprint: the hit
+    path's one SELECT, written out once here because building it through the ORM on
+    every hit costs more than running it (benchmark 1, docs/benchmarks.md)."""
+    return next(
+        iter(Artifact.objects.raw(_HIT_SELECT, [artifact_id, fingerprint])), None
+    )
+
+
 def count_hit(queryset) -> int:
     """Counts a hit of each succeeded artifact in `queryset`; returns how many there
     were, which proves a pointer still current. One indexed SELECT, no row lock and no

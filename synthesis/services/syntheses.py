@@ -22,7 +22,7 @@ from synthesis.engines import Engine, EngineUnavailable, get_engine
 from synthesis.models import Artifact, SynthesisRequest
 
 from . import quota, runs, scripts
-from .artifacts import ArtifactRow, artifact_get_or_claim
+from .artifacts import ArtifactRow, artifact_for_pointer, artifact_get_or_claim
 from .errors import InvalidInput, Unavailable
 from .voices import ResolvedVoice, voice_resolve
 
@@ -265,11 +265,7 @@ def _answer_from_pointer(pointer, fingerprint: str, record: dict, started: float
     Redis, so hits of one popular text never queue on its row."""
     if pointer is None:
         return None
-    artifact = (
-        Artifact.objects.defer("inputs")
-        .filter(pk=pointer.artifact_id, fingerprint=fingerprint)
-        .first()
-    )
+    artifact = artifact_for_pointer(pointer.artifact_id, fingerprint)
     if artifact is None or artifact.status != Status.SUCCEEDED:
         # A stale pointer (artifact gone, blocked, purged): drop it, ask Postgres.
         cache.pointer_delete(fingerprint)

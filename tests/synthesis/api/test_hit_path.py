@@ -11,6 +11,7 @@ from django.db import OperationalError, connection
 from synthesis import cache, metrics
 from synthesis.models import Artifact, SynthesisRequest
 from synthesis.services import hit_counts
+from synthesis.services.artifacts import artifact_for_pointer
 from tests.support.api import synthesize
 from tests.support.worker import database_url
 
@@ -51,6 +52,18 @@ def test_a_hit_is_one_select_and_one_insert(
     # No row lock and no write on the artifact: its count waits for the fold.
     assert Artifact.objects.get().hit_count == 0
     assert SynthesisRequest.objects.filter(cache="hit").count() == 1
+
+
+def test_the_pointers_artifact_must_carry_the_pointers_fingerprint(api):
+    synthesize(api, text="Named by its pointer.")
+    artifact = Artifact.objects.get()
+    found = artifact_for_pointer(artifact.pk, artifact.fingerprint)
+    assert found is not None and found.pk == artifact.pk
+    assert found.status == artifact.status and found.audio_name == artifact.audio_name
+    assert found.get_deferred_fields() == {"inputs"}
+    assert found.inputs == artifact.inputs  # loaded when asked for
+    assert artifact_for_pointer(artifact.pk, "0" * 64) is None
+    assert artifact_for_pointer(artifact.pk + 1000, artifact.fingerprint) is None
 
 
 def test_hits_counted_in_redis_are_folded_into_the_artifact(api):
