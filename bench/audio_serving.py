@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import urllib.request
 from pathlib import Path
@@ -36,7 +35,7 @@ from harness import (  # noqa: E402
     stop,
     wait_ready,
 )
-from wrk_run import wrk  # noqa: E402
+from wrk_run import rounds_summary, wrk  # noqa: E402
 
 from tests.support.nginx import nginx_in_front  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
@@ -151,16 +150,7 @@ def main() -> None:
         "blocked_through_nginx": blocked,
     }
     for kind, runs in rounds.items():
-        requests = sum(r["requests"] for r in runs)
-        seconds = sum(r["seconds"] for r in runs)
-        result[kind] = {
-            "requests": requests,
-            "requests_per_s": round(requests / seconds, 1),
-            "p50": round(statistics.median(r["p50"] for r in runs), 2),
-            "p99": round(statistics.median(r["p99"] for r in runs), 2),
-            "errors": sum(r["errors"] for r in runs),
-            "rounds": runs,
-        }
+        result[kind] = rounds_summary(runs)
     for kind in ("accel", "nginx", "static"):
         result[f"{kind}_over_django_throughput"] = round(
             result[kind]["requests_per_s"] / result["django"]["requests_per_s"], 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ from harness import (  # noqa: E402
     stop,
     wait_ready,
 )
-from wrk_run import wrk  # noqa: E402
+from wrk_run import rounds_summary, wrk  # noqa: E402
 
 # The main branch before the work on segments, leases, streaming and the hot path.
 BASELINE = "d51102e"
@@ -123,16 +122,7 @@ def main() -> None:
         "rounds": args.rounds,
     }
     for kind, runs in rounds.items():
-        requests = sum(r["requests"] for r in runs)
-        seconds = sum(r["seconds"] for r in runs)
-        result[kind] = {
-            "requests": requests,
-            "requests_per_s": round(requests / seconds, 1),
-            "p50": round(statistics.median(r["p50"] for r in runs), 2),
-            "p99": round(statistics.median(r["p99"] for r in runs), 2),
-            "errors": sum(r["errors"] + r["unexpected"] for r in runs),
-            "rounds": runs,
-        }
+        result[kind] = rounds_summary(runs)
     then, now = result["then"], result["now"]
     result["now_over_then_p50"] = round(now["p50"] / then["p50"], 2)
     result["now_over_then_throughput"] = round(

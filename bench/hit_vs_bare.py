@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import IMG, Http, machine, manage, platform, save  # noqa: E402
-from wrk_run import wrk  # noqa: E402
+from wrk_run import rounds_summary, wrk  # noqa: E402
 
 TEXT = "A line everyone asks for again and again."
 SPREAD = 100
@@ -103,17 +103,7 @@ def main() -> None:
         "spread_texts": SPREAD,
     }
     for kind, runs in rounds.items():
-        requests = sum(r["requests"] for r in runs)
-        seconds = sum(r["seconds"] for r in runs)
-        result[kind] = {
-            "requests": requests,
-            "requests_per_s": round(requests / seconds, 1),
-            # wrk gives percentiles per run: the median of the rounds' values.
-            "p50": round(statistics.median(r["p50"] for r in runs), 2),
-            "p99": round(statistics.median(r["p99"] for r in runs), 2),
-            "errors": sum(r["errors"] + r["unexpected"] for r in runs),
-            "rounds": runs,
-        }
+        result[kind] = rounds_summary(runs)
     bare = result["bare"]
     for kind in ("hit", "hit_spread"):
         result[f"{kind}_over_bare_p50"] = round(result[kind]["p50"] / bare["p50"], 2)

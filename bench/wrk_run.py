@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -76,4 +77,19 @@ def wrk(
         "mean": round(raw["mean_us"] / 1000, 2),
         "errors": errors,
         "unexpected": raw["unexpected"],
+    }
+
+
+def rounds_summary(runs: list[dict]) -> dict:
+    """One kind's wrk rounds together: all requests over all seconds; wrk gives
+    percentiles per run, so the median of the rounds' values."""
+    requests = sum(r["requests"] for r in runs)
+    seconds = sum(r["seconds"] for r in runs)
+    return {
+        "requests": requests,
+        "requests_per_s": round(requests / seconds, 1),
+        "p50": round(statistics.median(r["p50"] for r in runs), 2),
+        "p99": round(statistics.median(r["p99"] for r in runs), 2),
+        "errors": sum(r["errors"] + r["unexpected"] for r in runs),
+        "rounds": runs,
     }
