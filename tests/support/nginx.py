@@ -64,6 +64,14 @@ HTTP = """
 """
 
 LOCATIONS = """
+        # Every proxied request: kept-alive connections to gunicorn, the client's host
+        # and address (a location with proxy_set_header of its own repeats them).
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  # appended
+        proxy_set_header X-Forwarded-Proto $scheme;                   # overwritten
+
         # Only reachable through X-Accel-Redirect from Django, after its checks.
         location {prefix}/ {{
             internal;
@@ -101,7 +109,6 @@ LOCATIONS = """
         location = /_audio_check {{
             internal;
             proxy_pass http://django$request_uri;
-            proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -154,20 +161,10 @@ LOCATIONS = """
 
         location @django {{
             proxy_pass http://django$request_uri;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
         }}
 
         location / {{
             proxy_pass http://django;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  # appended
-            proxy_set_header X-Forwarded-Proto $scheme;                   # overwritten
             client_max_body_size 21m;  # audio uploads; others stop at TTS_MAX_BODY_BYTES
         }}
 """
