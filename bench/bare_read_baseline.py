@@ -25,6 +25,7 @@ from harness import (  # noqa: E402
     IMG,
     RESULTS,
     ROOT,
+    bare_key,
     base_env,
     create_database,
     gunicorn,
@@ -40,13 +41,6 @@ from wrk_run import rounds_summary, wrk  # noqa: E402
 # The main branch before the work on segments, leases, streaming and the hot path.
 BASELINE = "d51102e"
 KINDS = ("then", "now")
-NEW_KEY = (
-    "import json\n"
-    "from accounts.models import User\n"
-    "from accounts.services import api_key_create\n"
-    "u = User.objects.create_user('bare', password='bare-pw-1')\n"
-    "print(api_key_create(user=u, name='bare')[1])"
-)
 
 
 def unpack(commit: str, tree: Path) -> str:
@@ -76,7 +70,7 @@ def main() -> None:
     rounds: dict[str, list[dict]] = {kind: [] for kind in KINDS}
 
     with platform(name, web_workers=2, threads=8, port=args.port) as (base, _, _):
-        now_key = manage(base_env(), "shell", "-c", NEW_KEY).splitlines()[-1]
+        now_key = bare_key()
         env = base_env(
             DATABASE_URL=base_env()["DATABASE_URL"] + "_baseline",
             TTS_ENGINE="espeak",
@@ -86,7 +80,7 @@ def main() -> None:
         create_database(env["DATABASE_URL"])
         manage(env, "migrate", "--no-input", tree=tree)
         manage(env, "flush", "--no-input", tree=tree)
-        then_key = manage(env, "shell", "-c", NEW_KEY, tree=tree).splitlines()[-1]
+        then_key = bare_key(env, tree)
         then_port = args.port + 1
         log = open(RESULTS / name / "baseline-server.log", "w")  # noqa: SIM115
         then_web = gunicorn(

@@ -65,6 +65,22 @@ def manage(env: dict, *args: str, tree: Path = ROOT) -> str:
     return result.stdout
 
 
+def bare_key(env: dict | None = None, tree: Path = ROOT) -> str:
+    """The API key of a new user 'bare', who has no history: the bare read's caller
+    (its cost stays the same however long the run)."""
+    out = manage(
+        env or base_env(),
+        "shell",
+        "-c",
+        "from accounts.models import User\n"
+        "from accounts.services import api_key_create\n"
+        "u = User.objects.create_user('bare', password='bare-pw-1')\n"
+        "print(api_key_create(user=u, name='bare')[1])",
+        tree=tree,
+    )
+    return out.splitlines()[-1]
+
+
 def create_database(url: str) -> None:
     """Creates the PostgreSQL database the benchmark was pointed at, if it is missing."""
     import psycopg

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import IMG, Http, machine, manage, platform, save  # noqa: E402
+from harness import IMG, Http, bare_key, machine, platform, save  # noqa: E402
 from wrk_run import rounds_summary, wrk  # noqa: E402
 
 TEXT = "A line everyone asks for again and again."
@@ -50,21 +50,6 @@ def run_kind(base: str, kind: str, keys: dict, seconds: float, connections: int)
         texts=1 if kind == "hit" else SPREAD,
         expect=("X-Cache", "HIT"),
     )
-
-
-def bare_key() -> str:
-    from harness import base_env
-
-    out = manage(
-        base_env(),
-        "shell",
-        "-c",
-        "from accounts.models import User\n"
-        "from accounts.services import api_key_create\n"
-        "u = User.objects.create_user('bare', password='bare-pw-1')\n"
-        "print(api_key_create(user=u, name='bare')[1])",
-    )
-    return out.splitlines()[-1]
 
 
 def main() -> None:
